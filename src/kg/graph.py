@@ -1,0 +1,102 @@
+"""The query interface: a knowledge graph (data + ontology) and the canned-query catalogue.
+
+    >>> from kg import KnowledgeGraph
+    >>> kg = KnowledgeGraph.load()
+    >>> rows = kg.query("gunfire-on-protesters", oblast="Kherson Oblast")
+
+Queries run on an embedded pyoxigraph store (fast to build, fast to query). rdflib and pySHACL
+are not imported on this path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from . import paths, rdfio, sparqltext
+from .catalogue import Catalogue, Query
+from .errors import QueryError
+from .namespaces import PREFIXES
+from .results import Result
+from .terms import Term
+
+
+class LocalEngine:
+    """Runs SPARQL on an in-memory pyoxigraph store."""
+
+    def __init__(self, store: ox.Store):
+        self.store = store
+
+    def select(self, text: str) -> Result:
+        answer = self._run(text)
+        if isinstance(answer, ox.QueryBoolean):
+            return Result((), (), bool(answer))
+        if not isinstance(answer, ox.QuerySolutions):
+            raise QueryError("the query returns triples, not rows; use kg sparql for CONSTRUCT and DESCRIBE")
+        variables = tuple(v.value for v in answer.variables)
+        rows = []
+        for solution in answer:
+            row = {}
+            for v in variables:
+                term = solution[v]
+                if term is not None:
+                    row[v] = Term.from_oxigraph(term)
+            rows.append(row)
+        return Result(variables, tuple(rows))
+
+    def construct(self, text: str) -> bytes:
+        answer = self._run(text)
+        if not isinstance(answer, ox.QueryTriples):
+            raise QueryError("the query returns rows, not triples")
+        return ox.serialize(answer, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+
+    def _run(self, text: str):
+        try:
+            return self.store.query(text)
+        except SyntaxError as e:
+            raise QueryError(f"invalid SPARQL: {e}") from None
+        except OSError as e:
+            # pyoxigraph reports SERVICE and other evaluation failures as OSError.
+            raise QueryError(f"the query failed: {e}") from None
+
+
+class KnowledgeGraph:
+    """The data, the ontology and the query catalogue, ready to answer questions."""
+
+    def __init__(self, engine: LocalEngine, catalogue: Catalogue):
+        self.engine = engine
+        self.catalogue = catalogue
+
+    @classmethod
+    def load(cls, data: Sequence[str | Path] | None = None, *, ontology: str | Path | None = None,
+             queries: str | Path | None = None) -> KnowledgeGraph:
+        """Load data files (default: the bundled data) with the ontology into an embedded store."""
+        files = list(data) if data else paths.default_data_files()
+        store = rdfio.load_store([*files, ontology or paths.ONTOLOGY])
+        return cls(LocalEngine(store), Catalogue.load(queries or paths.QUERIES_DIR))
+
+    def queries(self) -> list[Query]:
+        """The canned queries, by name."""
+        return list(self.catalogue)
+
+    def run(self, name: str, params: dict | None = None) -> Result:
+        """Run a canned query by name with parameter values; return engine-neutral terms."""
+        query = self.catalogue.get(name)
+        return self.engine.select(query.bind(params or {}))
+
+    def query(self, name: str, **params) -> list[dict]:
+        """Run a canned query; rows as dicts of Python values (str, int, date, None).
+
+        Parameter names that are Python keywords take a trailing underscore: ``from_=``.
+        """
+        return self.run(name, {k.rstrip("_"): v for k, v in params.items()}).to_python()
+
+    def sparql(self, text: str, *, allow_service: bool = False) -> Result | bytes:
+        """Run any read-only query: rows for SELECT/ASK, Turtle bytes for CONSTRUCT/DESCRIBE."""
+        sparqltext.check_size(text)
+        form = sparqltext.check_read_only(text, allow_service=allow_service)
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            return self.engine.construct(text)
+        return self.engine.select(text)

@@ -1,0 +1,194 @@
+"""Reading SPARQL text without executing it: tokens, parameters, the query form, safety checks,
+and binding parameter values as a VALUES block.
+
+Why bind with VALUES at the start of the WHERE group: rdflib's ``initBindings`` binds before
+evaluation in memory but becomes a trailing VALUES block on remote stores, and the two can give
+different rows (a trailing VALUES joins after OPTIONAL, FILTER and GROUP BY). Putting the block
+first inside the outermost group gives every engine the same query text and the same meaning:
+the values are joined before any FILTER or OPTIONAL of that group is evaluated. Values are
+written by :meth:`kg.terms.Term.to_sparql`, which escapes every literal and validates every
+IRI, so a value can never change the query's structure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .errors import QueryError
+from .terms import Term
+
+MAX_QUERY_CHARS = 200_000
+MAX_NESTING = 64
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<comment>\#[^\n]*)
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+  | (?P<open>[{(\[])
+  | (?P<close>[})\]])
+  | (?P<word>[^\s{}()\[\]<>"'\#?$,;=!|&*+/^]+)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+QUERY_FORMS = {"SELECT", "CONSTRUCT", "DESCRIBE", "ASK"}
+UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    start: int
+    line: int
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """The query's tokens, comments and whitespace excluded."""
+    line = 1
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "other"
+        if kind not in ("ws", "comment"):
+            yield Token(kind, m.group(), m.start(), line)
+        line += m.group().count("\n")
+
+
+def check_size(text: str, where: str = "query") -> None:
+    """Refuse queries too large or nested too deeply for the engine to handle safely.
+
+    pyoxigraph crashes the whole process on a query nested a few thousand levels deep and
+    cannot be interrupted, so the limits are checked before the query reaches it.
+    """
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"{where}: the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
+    depth = deepest = 0
+    for t in tokens(text):
+        if t.kind == "open":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise QueryError(f"{where}:{t.line}: brackets are nested more than {MAX_NESTING} levels deep; "
+                                 "simplify the query")
+        elif t.kind == "close":
+            depth -= 1
+        deepest = max(deepest, depth)
+
+
+def query_form(text: str) -> str | None:
+    """SELECT, CONSTRUCT, DESCRIBE or ASK; the update keyword for an update; None if unclear."""
+    expect_iri = False
+    for t in tokens(text):
+        if expect_iri:
+            expect_iri = t.kind == "word"  # after PREFIX comes 'name:' then the IRI
+            continue
+        if t.kind == "word":
+            word = t.text.upper()
+            if word in ("PREFIX", "BASE"):
+                expect_iri = word == "PREFIX"
+                continue
+            return word
+        if t.kind == "iri":
+            continue
+        return None
+    return None
+
+
+def check_read_only(text: str, where: str = "query", allow_service: bool = False) -> str:
+    """Return the query form; refuse updates, and SERVICE unless explicitly allowed."""
+    form = query_form(text)
+    if form in UPDATE_WORDS:
+        raise QueryError(f"{where}: {form} is a SPARQL Update; only queries (SELECT, ASK, CONSTRUCT, DESCRIBE) "
+                         "are allowed and nothing is ever changed")
+    if form not in QUERY_FORMS:
+        raise QueryError(f"{where}: not a SPARQL query (expected SELECT, ASK, CONSTRUCT or DESCRIBE"
+                         + (f", found {form!r})" if form else ")"))
+    if not allow_service:
+        for t in tokens(text):
+            if t.kind == "word" and t.text.upper() == "SERVICE":
+                raise QueryError(f"{where}:{t.line}: the query calls a remote endpoint with SERVICE; "
+                                 "pass --allow-service (allow_service=True) if you mean it")
+    return form
+
+
+def parameter_variables(text: str) -> list[tuple[str, int]]:
+    """Variables named ?_x or ?__x (grlc's parameter convention), with their first line."""
+    seen: dict[str, int] = {}
+    for t in tokens(text):
+        if t.kind == "var" and t.text[1:].startswith("_"):
+            seen.setdefault(t.text[1:], t.line)
+    return list(seen.items())
+
+
+def parameters_in_subqueries(text: str) -> list[tuple[str, int]]:
+    """Parameter variables used inside a nested SELECT, where bound values cannot reach."""
+    found = []
+    depth = 0
+    sub_depths: list[int] = []  # depths at which a nested SELECT's group started
+    for t in tokens(text):
+        if t.kind == "open":
+            depth += 1
+        elif t.kind == "close":
+            if sub_depths and depth == sub_depths[-1]:
+                sub_depths.pop()
+            depth -= 1
+        elif t.kind == "word" and t.text.upper() == "SELECT" and depth > 0:
+            sub_depths.append(depth)
+        elif t.kind == "var" and t.text[1:].startswith("_") and sub_depths:
+            found.append((t.text[1:], t.line))
+    return found
+
+
+def _where_group_open(text: str) -> int:
+    """Index just after the '{' that opens the outermost WHERE group."""
+    form = None
+    depth = 0
+    skip_template = False
+    saw_where = False
+    for t in tokens(text):
+        if form is None:
+            if t.kind == "word" and t.text.upper() in QUERY_FORMS:
+                form = t.text.upper()
+                skip_template = form == "CONSTRUCT"
+            continue
+        if t.kind == "word" and depth == 0 and t.text.upper() == "WHERE":
+            saw_where = True
+            skip_template = False
+            continue
+        if t.kind == "open":
+            if depth == 0 and t.text == "{":
+                if skip_template:
+                    skip_template = False  # the CONSTRUCT template; the pattern comes next
+                    depth += 1
+                    continue
+                if form == "CONSTRUCT" and saw_where and _is_short_construct(text):
+                    break
+                return t.start + 1
+            depth += 1
+        elif t.kind == "close":
+            depth -= 1
+    raise QueryError("cannot find the query's WHERE group to bind parameters into")
+
+
+def _is_short_construct(text: str) -> bool:
+    """CONSTRUCT WHERE { ... } (no template): its group allows triples only, not VALUES."""
+    toks = [t for t in tokens(text) if t.kind in ("word", "open")]
+    for a, b in zip(toks, toks[1:]):
+        if a.text.upper() == "CONSTRUCT":
+            return b.text.upper() == "WHERE"
+    return False
+
+
+def bind_values(text: str, values: dict[str, Term]) -> str:
+    """Return the query with ``VALUES (?v ...) { (term ...) }`` first in its WHERE group."""
+    if not values:
+        return text
+    names = " ".join(f"?{name}" for name in values)
+    terms = " ".join(term.to_sparql() for term in values.values())
+    pos = _where_group_open(text)
+    return f"{text[:pos]} VALUES ({names}) {{ ({terms}) }} {text[pos:]}"

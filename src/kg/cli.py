@@ -113,6 +113,136 @@ def _display_path(p: str) -> str:
         return str(p)
 
 
+# --- queries, query, sparql ----------------------------------------------------------------
+
+def _format_option(f):
+    return click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table",
+                        show_default=True,
+                        help="table for people; csv, tsv and json are the SPARQL 1.1 results formats.")(f)
+
+
+def _load_graph(data):
+    from .graph import KnowledgeGraph
+
+    return KnowledgeGraph.load(list(data) or None)
+
+
+def _write_result(result, fmt: str) -> None:
+    from .results import serialize
+
+    click.echo(serialize(result, fmt), nl=False)
+    if fmt == "table" and result.boolean is None:
+        n = len(result.rows)
+        _echo_err(f"({n} row{'s' * (n != 1)})")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table for people, json for machines.")
+def queries(fmt):
+    """List the canned queries: name, summary and parameters."""
+    from .catalogue import Catalogue
+
+    catalogue = Catalogue.load(paths.QUERIES_DIR)
+    if fmt == "json":
+        click.echo(json.dumps([q.to_dict() for q in catalogue], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    width = max(len(q.name) for q in catalogue)
+    for q in catalogue:
+        click.echo(f"{q.name.ljust(width)}  {q.summary}")
+        if q.params:
+            described = ", ".join(_param_text(p) for p in q.params)
+            click.echo(f"{' ' * width}  parameters: {described}")
+    click.echo("\nRun 'kg query NAME' to run one, 'kg query NAME --help' for its description.")
+    return EXIT_OK
+
+
+def _param_text(p) -> str:
+    text = f"{p.name} ({p.type}{', required' if p.required else ''}"
+    if p.choices:
+        text += ": " + "|".join(p.choices)
+    if p.default is not None:
+        text += f", default {p.default}"
+    return text + ")"
+
+
+@cli.command(add_help_option=False)
+@click.argument("name", required=False)
+@click.option("-p", "--param", "params", type=(str, str), multiple=True, metavar="NAME VALUE",
+              help="A query parameter (repeatable), e.g. -p oblast 'Kherson Oblast'.")
+@_format_option
+@_data_option
+@click.option("-h", "--help", "show_help", is_flag=True, help="Show the query's description and parameters.")
+@click.pass_context
+def query(ctx, name, params, fmt, data, show_help):
+    """Run a canned query by NAME (see 'kg queries').
+
+    Results go to stdout, messages to stderr. 'kg query NAME --help' describes the query
+    and its parameters.
+    """
+    from .catalogue import Catalogue
+    from .sparqltext import projection
+
+    if show_help or not name:
+        if not name:
+            click.echo(ctx.get_help())
+            return EXIT_OK if show_help else EXIT_ERROR
+        q = Catalogue.load(paths.QUERIES_DIR).get(name)
+        click.echo(f"Usage: kg query {q.name} [-p NAME VALUE]... [--format table|csv|tsv|json] [--data FILE]...\n")
+        click.echo(f"  {q.summary}\n")
+        for line in q.description.splitlines():
+            click.echo(f"  {line}")
+        click.echo("\nParameters:")
+        for p in q.params or ():
+            click.echo(f"  {p.name:<10} {_param_text(p).removeprefix(p.name + ' ')}")
+        if not q.params:
+            click.echo("  (none)")
+        click.echo(f"\nResult columns: {', '.join(projection(q.text))}")
+        return EXIT_OK
+    values: dict[str, str] = {}
+    for key, value in params:
+        if key in values:
+            raise click.UsageError(f"parameter '{key}' given twice")
+        values[key] = value
+    graph = _load_graph(data)
+    _write_result(graph.run(name, values), fmt)
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("-f", "--file", "file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Read the query from a .rq file.")
+@_format_option
+@_data_option
+@click.option("--allow-service", is_flag=True,
+              help="Allow SERVICE calls to remote SPARQL endpoints (refused by default).")
+def sparql(text, file, fmt, data, allow_service):
+    """Run your own read-only SPARQL query (TEXT, or -f FILE; '-' reads stdin).
+
+    SELECT and ASK print rows in --format; CONSTRUCT and DESCRIBE print Turtle.
+    Updates (INSERT, DELETE, LOAD, CLEAR, DROP...) are refused.
+    """
+    from .errors import InputError
+
+    if (text is None) == (file is None):
+        raise click.UsageError("give the query as TEXT or with -f FILE (not both)")
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read query: {e}", str(file)) from None
+    elif text == "-":
+        text = sys.stdin.read()
+    graph = _load_graph(data)
+    answer = graph.sparql(text, allow_service=allow_service)
+    if isinstance(answer, bytes):
+        click.echo(answer.decode("utf-8"), nl=False)
+    else:
+        _write_result(answer, fmt)
+    return EXIT_OK
+
+
 # --- entry point ----------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,6 +125,30 @@ def parameter_variables(text: str) -> list[tuple[str, int]]:
     return list(seen.items())
 
 
+def projection(text: str) -> list[str]:
+    """The variables a SELECT query projects, in order (``?x`` and ``(... AS ?x)``)."""
+    out: list[str] = []
+    depth = 0
+    started = False
+    prev: Token | None = None
+    for t in tokens(text):
+        if not started:
+            started = t.kind == "word" and t.text.upper() == "SELECT"
+            continue
+        if t.kind == "open":
+            if depth == 0 and t.text == "{":
+                break
+            depth += 1
+        elif t.kind == "close":
+            depth -= 1
+        elif t.kind == "word" and depth == 0 and t.text.upper() == "WHERE":
+            break
+        elif t.kind == "var" and (depth == 0 or (prev and prev.kind == "word" and prev.text.upper() == "AS")):
+            out.append(t.text)
+        prev = t
+    return out
+
+
 def parameters_in_subqueries(text: str) -> list[tuple[str, int]]:
     """Parameter variables used inside a nested SELECT, where bound values cannot reach."""
     found = []

@@ -14,6 +14,7 @@ Why three layers:
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -137,12 +138,17 @@ def _shacl_problems(data_graph, shapes_graph) -> Iterable[dict]:
         severity = report.value(result, SHN.resultSeverity)
         yield {
             "focus": focus,
-            "message": str(message) if message is not None else "constraint not met",
+            "message": _shorten_iris(str(message)) if message is not None else "constraint not met",
             "constraint": shorten(str(component)).removeprefix("sh:") if component is not None else "unknown",
             "path": _path_text(report, path),
             "value": value,
             "severity": shorten(str(severity)).removeprefix("sh:") if severity is not None else "Violation",
         }
+
+
+def _shorten_iris(text: str) -> str:
+    """Write IRIs that pySHACL substituted into a message ({?value}) in prefixed form."""
+    return re.sub(r"https?://[^\s<>\"{}|^`]+", lambda m: shorten(m.group()), text)
 
 
 def _path_text(report, path) -> str | None:

@@ -226,3 +226,21 @@ def test_python_api_returns_python_values(kg):
         "oblastLabel": "Kherson Oblast", "date": dt.date(2022, 3, 6), "killed": 1, "wounded": 7}]
     with pytest.raises(QueryError, match="SPARQL Update"):
         kg.sparql("DELETE WHERE { ?s ?p ?o }")
+
+
+def test_remote_queries_need_explicit_permission(tmp_path):
+    from kg.graph import KnowledgeGraph as KG
+
+    (tmp_path / "remote.rq").write_text(
+        "#+ summary: s\n#+ description: d\n#+ tags: [remote]\n"
+        "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }\n")
+    (tmp_path / "sneaky.rq").write_text(
+        "#+ summary: s\n#+ description: d\nSELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }\n")
+    with pytest.raises(InputError, match="SERVICE"):
+        Catalogue.load(tmp_path)  # an untagged query may not call SERVICE at all
+    (tmp_path / "sneaky.rq").unlink()
+    graph = KG.load(queries=tmp_path)
+    with pytest.raises(QueryError, match="--allow-service"):
+        graph.run("remote")
+    with pytest.raises(QueryError, match="the query failed"):
+        graph.run("remote", allow_service=True)  # allowed, but nothing listens on port 1

@@ -172,9 +172,11 @@ def _param_text(p) -> str:
               help="A query parameter (repeatable), e.g. -p oblast 'Kherson Oblast'.")
 @_format_option
 @_data_option
+@click.option("--allow-service", is_flag=True,
+              help="Allow queries tagged 'remote' to call other SPARQL endpoints with SERVICE.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show the query's description and parameters.")
 @click.pass_context
-def query(ctx, name, params, fmt, data, show_help):
+def query(ctx, name, params, fmt, data, allow_service, show_help):
     """Run a canned query by NAME (see 'kg queries').
 
     Results go to stdout, messages to stderr. 'kg query NAME --help' describes the query
@@ -205,7 +207,7 @@ def query(ctx, name, params, fmt, data, show_help):
             raise click.UsageError(f"parameter '{key}' given twice")
         values[key] = value
     graph = _load_graph(data)
-    _write_result(graph.run(name, values), fmt)
+    _write_result(graph.run(name, values, allow_service=allow_service), fmt)
     return EXIT_OK
 
 

@@ -37,20 +37,27 @@ class LocalEngine:
             raise QueryError("the query returns triples, not rows; use kg sparql for CONSTRUCT and DESCRIBE")
         variables = tuple(v.value for v in answer.variables)
         rows = []
-        for solution in answer:
-            row = {}
-            for v in variables:
-                term = solution[v]
-                if term is not None:
-                    row[v] = Term.from_oxigraph(term)
-            rows.append(row)
+        try:
+            # Evaluation is lazy: errors (a failing SERVICE call...) surface while iterating.
+            for solution in answer:
+                row = {}
+                for v in variables:
+                    term = solution[v]
+                    if term is not None:
+                        row[v] = Term.from_oxigraph(term)
+                rows.append(row)
+        except OSError as e:
+            raise QueryError(f"the query failed: {e}") from None
         return Result(variables, tuple(rows))
 
     def construct(self, text: str) -> bytes:
         answer = self._run(text)
         if not isinstance(answer, ox.QueryTriples):
             raise QueryError("the query returns rows, not triples")
-        return ox.serialize(answer, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+        try:
+            return ox.serialize(answer, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+        except OSError as e:
+            raise QueryError(f"the query failed: {e}") from None
 
     def _run(self, text: str):
         try:
@@ -81,9 +88,16 @@ class KnowledgeGraph:
         """The canned queries, by name."""
         return list(self.catalogue)
 
-    def run(self, name: str, params: dict | None = None) -> Result:
-        """Run a canned query by name with parameter values; return engine-neutral terms."""
+    def run(self, name: str, params: dict | None = None, *, allow_service: bool = False) -> Result:
+        """Run a canned query by name with parameter values; return engine-neutral terms.
+
+        Queries tagged ``remote`` call other endpoints with SERVICE and run only when
+        ``allow_service`` is true.
+        """
         query = self.catalogue.get(name)
+        if "remote" in query.tags and not allow_service:
+            raise QueryError(f"query '{name}' calls a remote SPARQL endpoint (SERVICE); "
+                             "pass --allow-service (allow_service=True) to run it")
         return self.engine.select(query.bind(params or {}))
 
     def query(self, name: str, **params) -> list[dict]:

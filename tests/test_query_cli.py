@@ -91,6 +91,7 @@ def test_query_help_shows_description_and_parameters(capsys):
     (["sparql", "SELECT * WHERE { SERVICE <https://query.wikidata.org/sparql> { ?s ?p ?o } }"], "SERVICE"),
     (["sparql", "SELECT * WHERE { ?s ?p }"], "invalid SPARQL"),
     (["sparql"], "give the query as TEXT or with -f FILE"),
+    (["query"], "missing query NAME; run 'kg queries'"),
     (["query", "timeline", "--data", "no-such-file.ttl"], "no-such-file.ttl: no such file"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(capsys, argv, message):

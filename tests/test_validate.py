@@ -104,3 +104,10 @@ def test_every_invalid_fixture_differs_from_the_valid_one_by_a_defect():
     base = (FIXTURES / "valid" / "minimal.ttl").read_text().split("\n@prefix", 1)[1]
     for f in INVALID:
         assert f.read_text().split("\n@prefix", 1)[1] != base, f.name
+
+
+def test_a_folder_stands_for_its_rdf_files(capsys, tmp_path):
+    assert main(["validate", "data"]) == 0
+    assert "conforms (20 events" in capsys.readouterr().out
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "holds no RDF files" in capsys.readouterr().err

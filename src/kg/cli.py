@@ -63,7 +63,7 @@ def _ontology_option(f):
 def validate(files, ontology, shapes, fmt):
     """Check data files against the ontology and SHACL shapes.
 
-    FILES default to the bundled data. Files are parsed strictly first (errors name
+    FILES (or folders of .ttl/.nt/... files) default to the bundled data. Files are parsed strictly first (errors name
     file:line:column), then checked for unknown or misspelled classes and properties,
     then validated with SHACL. Nothing is written.
 
@@ -71,7 +71,7 @@ def validate(files, ontology, shapes, fmt):
     """
     from .validate import validate as run_validation
 
-    report = run_validation(list(files) or paths.default_data_files(), ontology or paths.ONTOLOGY,
+    report = run_validation(_expand(files) or paths.default_data_files(), ontology or paths.ONTOLOGY,
                             shapes or paths.SHAPES)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -80,10 +80,25 @@ def validate(files, ontology, shapes, fmt):
     return EXIT_OK if report.conforms else EXIT_INVALID
 
 
+def _expand(files) -> list[Path]:
+    """Files as given; a folder stands for the RDF files directly inside it."""
+    out: list[Path] = []
+    for f in files:
+        if f.is_dir():
+            found = sorted(p for p in f.iterdir() if p.suffix in paths.RDF_SUFFIXES)
+            if not found:
+                raise click.UsageError(f"{f}: the folder holds no RDF files ({', '.join(paths.RDF_SUFFIXES)})")
+            out += found
+        else:
+            out.append(f)
+    return out
+
+
 def _print_report(report) -> None:
     files = ", ".join(_display_path(f) for f in report.files)
     if report.conforms:
-        click.echo(f"{files}: conforms ({report.events} events, {report.triples} triples).")
+        click.echo(f"{files}: conforms ({report.events} event{'s' * (report.events != 1)}, "
+                   f"{report.triples} triples).")
         return
     groups = report.grouped()
     n = len(report.violations)
@@ -185,10 +200,12 @@ def query(ctx, name, params, fmt, data, allow_service, show_help):
     from .catalogue import Catalogue
     from .sparqltext import projection
 
-    if show_help or not name:
-        if not name:
+    if not name:
+        if show_help:
             click.echo(ctx.get_help())
-            return EXIT_OK if show_help else EXIT_ERROR
+            return EXIT_OK
+        raise click.UsageError("missing query NAME; run 'kg queries' to list them", ctx)
+    if show_help:
         q = Catalogue.load(paths.QUERIES_DIR).get(name)
         click.echo(f"Usage: kg query {q.name} [-p NAME VALUE]... [--format table|csv|tsv|json] [--data FILE]...\n")
         click.echo(f"  {q.summary}\n")
@@ -262,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     except KgError as e:
         _echo_err(f"error: {e}")
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        _echo_err("Interrupted.")
+        return 130
     except BrokenPipeError:
         return EXIT_OK
     return rv if isinstance(rv, int) else EXIT_OK

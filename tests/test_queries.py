@@ -6,7 +6,6 @@ The expected rows below were derived from the article by hand, town by town.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 

@@ -68,7 +68,7 @@ def check_size(text: str, where: str = "query") -> None:
     """
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"{where}: the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
-    depth = deepest = 0
+    depth = 0
     for t in tokens(text):
         if t.kind == "open":
             depth += 1
@@ -77,7 +77,6 @@ def check_size(text: str, where: str = "query") -> None:
                                  "simplify the query")
         elif t.kind == "close":
             depth -= 1
-        deepest = max(deepest, depth)
 
 
 def query_form(text: str) -> str | None:

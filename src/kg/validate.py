@@ -16,12 +16,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import rdfio
 from .errors import InputError
-from .namespaces import KG, OWL, RDF, RDFS, SH, shorten
+from .namespaces import KG, OWL, SH, shorten
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def data_graph():
     """The bundled data (without the ontology) as an rdflib Graph, parsed strictly."""
     from kg.validate import load_for_validation
 
-    _, data = load_for_validation(paths.default_data_files(), paths.ONTOLOGY)
+    _, data, _ = load_for_validation(paths.default_data_files(), paths.ONTOLOGY)
     return data
 
 
@@ -36,5 +36,5 @@ def full_graph():
     """The bundled data plus the ontology as an rdflib Graph."""
     from kg.validate import load_for_validation
 
-    combined, _ = load_for_validation(paths.default_data_files(), paths.ONTOLOGY)
+    combined, _, _ = load_for_validation(paths.default_data_files(), paths.ONTOLOGY)
     return combined

@@ -70,17 +70,19 @@ class Report:
 
 
 def load_for_validation(data: Sequence[str | Path], ontology: str | Path):
-    """Strictly parse data and ontology; return (rdflib data+ontology graph, data-only graph)."""
+    """Strictly parse data and ontology; return (data+ontology graph, data graph, ontology graph)."""
     import rdflib
 
     data_graph = rdflib.Graph()
     for path in data:
         rdfio.to_rdflib(rdfio.parse_file(path), data_graph)
+    ontology_graph = rdfio.to_rdflib(rdfio.parse_file(ontology))
     combined = rdflib.Graph()
     for t in data_graph:
         combined.add(t)
-    rdfio.to_rdflib(rdfio.parse_file(ontology), combined)
-    return combined, data_graph
+    for t in ontology_graph:
+        combined.add(t)
+    return combined, data_graph, ontology_graph
 
 
 def validate(data: Sequence[str | Path], ontology: str | Path, shapes: str | Path) -> Report:
@@ -89,9 +91,8 @@ def validate(data: Sequence[str | Path], ontology: str | Path, shapes: str | Pat
 
     if not data:
         raise InputError("no data files given")
-    combined, data_graph = load_for_validation(data, ontology)
+    combined, data_graph, ontology_graph = load_for_validation(data, ontology)
     shapes_graph = rdfio.to_rdflib(rdfio.parse_file(shapes))
-    ontology_graph = rdfio.to_rdflib(rdfio.parse_file(ontology))
 
     event_type = rdflib.URIRef(KG + "ProtestEvent")
     events = len(set(data_graph.subjects(rdflib.RDF.type, event_type)))

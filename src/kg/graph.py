@@ -11,6 +11,7 @@ are not imported on this path.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -30,15 +31,16 @@ class LocalEngine:
         self.store = store
 
     def select(self, text: str) -> Result:
-        answer = self._run(text)
-        if isinstance(answer, ox.QueryBoolean):
-            return Result((), (), bool(answer))
-        if not isinstance(answer, ox.QuerySolutions):
-            raise QueryError("the query returns triples, not rows; use kg sparql for CONSTRUCT and DESCRIBE")
-        variables = tuple(v.value for v in answer.variables)
-        rows = []
-        try:
-            # Evaluation is lazy: errors (a failing SERVICE call...) surface while iterating.
+        # pyoxigraph evaluates lazily and reports evaluation failures (a failing SERVICE
+        # call...) as OSError while iterating, so the whole read sits inside one guard.
+        with _engine_errors():
+            answer = self.store.query(text)
+            if isinstance(answer, ox.QueryBoolean):
+                return Result((), (), bool(answer))
+            if not isinstance(answer, ox.QuerySolutions):
+                raise QueryError("the query returns triples, not rows; use kg sparql for CONSTRUCT and DESCRIBE")
+            variables = tuple(v.value for v in answer.variables)
+            rows = []
             for solution in answer:
                 row = {}
                 for v in variables:
@@ -46,27 +48,25 @@ class LocalEngine:
                     if term is not None:
                         row[v] = Term.from_oxigraph(term)
                 rows.append(row)
-        except OSError as e:
-            raise QueryError(f"the query failed: {e}") from None
         return Result(variables, tuple(rows))
 
     def construct(self, text: str) -> bytes:
-        answer = self._run(text)
-        if not isinstance(answer, ox.QueryTriples):
-            raise QueryError("the query returns rows, not triples")
-        try:
+        with _engine_errors():
+            answer = self.store.query(text)
+            if not isinstance(answer, ox.QueryTriples):
+                raise QueryError("the query returns rows, not triples")
             return ox.serialize(answer, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
-        except OSError as e:
-            raise QueryError(f"the query failed: {e}") from None
 
-    def _run(self, text: str):
-        try:
-            return self.store.query(text)
-        except SyntaxError as e:
-            raise QueryError(f"invalid SPARQL: {e}") from None
-        except OSError as e:
-            # pyoxigraph reports SERVICE and other evaluation failures as OSError.
-            raise QueryError(f"the query failed: {e}") from None
+
+@contextmanager
+def _engine_errors():
+    """Turn pyoxigraph's parse and evaluation errors into QueryError."""
+    try:
+        yield
+    except SyntaxError as e:
+        raise QueryError(f"invalid SPARQL: {e}") from None
+    except OSError as e:
+        raise QueryError(f"the query failed: {e}") from None
 
 
 class KnowledgeGraph:

@@ -176,8 +176,6 @@ def _vocabulary_problems(data_graph, ontology_graph) -> Iterable[dict]:
         for kind in ("ObjectProperty", "DatatypeProperty")
         for p in ontology_graph.subjects(rdflib.RDF.type, rdflib.URIRef(OWL + kind))
     }
-    # Concepts and schemes are individuals of the ontology; data may point to them but
-    # must not redefine them, and a misspelled one is caught by the shapes' sh:class.
     domains = {str(p): str(d) for p, d in ontology_graph.subject_objects(rdflib.RDFS.domain)}
     supers: dict[str, set[str]] = {}
     for c, d in ontology_graph.subject_objects(rdflib.RDFS.subClassOf):

@@ -262,6 +262,49 @@ def sparql(text, file, fmt, data, allow_service):
     return EXIT_OK
 
 
+# --- export ---------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--format", "fmt", default=None, metavar="FORMAT",
+              help="turtle, json-ld, nt, nquads, trig, csv, geojson, xml... (names, aliases and media types "
+                   "from rdflib's registry; see --list-formats). Default: guessed from -o, else turtle.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default=None,
+              help="File to write (atomically: a failed export leaves an existing file untouched). "
+                   "Default: standard output.")
+@_data_option
+@click.option("--list-formats", is_flag=True, help="List the export formats with media types and extensions.")
+def export(fmt, output, data, list_formats):
+    """Export the graph for other datasets and tools.
+
+    RDF formats carry the data; nquads, trig and trix carry the data, the ontology and
+    the shapes as three named graphs. turtle, nt, nquads, trig and json-ld are sorted and
+    stable: the same input gives byte-identical output. json-ld is compacted with
+    ontology/context.jsonld, written inline. csv and geojson hold one row / feature per
+    event (date, places, oblasts, lat, lon, kinds, tactics, killed, wounded, source URLs).
+    """
+    from . import export as ex
+    from .atomic import write_atomic
+
+    if list_formats:
+        rows = [(f.name, f.media_type, f.extension, ", ".join(f.aliases)) for f in ex.formats().values()]
+        widths = [max(len(r[i]) for r in rows + [("format", "media type", "extension", "")]) for i in range(3)]
+        click.echo(f"{'format'.ljust(widths[0])}  {'media type'.ljust(widths[1])}  {'extension'.ljust(widths[2])}  also")
+        for r in rows:
+            click.echo(f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2].ljust(widths[2])}  {r[3]}".rstrip())
+        return EXIT_OK
+    to_stdout = output is None or str(output) == "-"
+    form = ex.resolve_format(fmt, None if to_stdout else output)
+    content = ex.export(ex.load_dataset(list(data) or None), form)
+    if to_stdout:
+        stream = click.get_binary_stream("stdout")
+        stream.write(content)
+        stream.flush()
+    else:
+        write_atomic(output, content)
+        _echo_err(f"wrote {_display_path(str(output))} ({form.name}, {len(content):,} bytes)")
+    return EXIT_OK
+
+
 # --- entry point ----------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:

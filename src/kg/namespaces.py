@@ -6,6 +6,8 @@ BASE = "https://w3id.org/resistance-kg/"
 KG = BASE + "ontology#"
 ID = BASE + "id/"
 WD = "http://www.wikidata.org/entity/"
+# Named graphs of a dataset export (N-Quads, TriG) and of a push to a triple store.
+GRAPH = BASE + "graph/"
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .errors import InputError
+from .namespaces import XSD
 
 _POSITION = re.compile(r"(?:at line (\d+) between columns (\d+) and \d+|at line (\d+)(?: column (\d+))?)")
 
@@ -56,7 +57,8 @@ def parse_file(path: str | Path) -> list[ox.Quad]:
         line = data[: e.start].count(b"\n") + 1
         raise InputError("the file is not valid UTF-8", str(path), line) from None
     try:
-        quads = list(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri()))
+        # Blank node labels are local to a file: two files' _:b1 are different nodes.
+        quads = list(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri(), rename_blank_nodes=True))
     except SyntaxError as e:
         raise _syntax_error(path, e) from None
     if not quads:
@@ -66,6 +68,8 @@ def parse_file(path: str | Path) -> list[ox.Quad]:
 
 def _syntax_error(path: Path, e: SyntaxError) -> InputError:
     msg = str(e.msg if getattr(e, "msg", None) else e)
+    if "LoadDocumentCallback" in msg:
+        msg = "it references a remote @context, and remote contexts are never fetched; inline the context"
     line, col = getattr(e, "lineno", None), getattr(e, "offset", None)
     if not line:
         m = _POSITION.search(msg)
@@ -92,16 +96,16 @@ def to_rdflib(quads: Iterable[ox.Quad], graph=None):
     import rdflib
 
     graph = graph if graph is not None else rdflib.Graph()
-    bnodes: dict[str, rdflib.BNode] = {}
-
     def conv(t):
         if isinstance(t, ox.NamedNode):
             return rdflib.URIRef(t.value)
         if isinstance(t, ox.BlankNode):
-            return bnodes.setdefault(t.value, rdflib.BNode())
+            return rdflib.BNode(t.value)  # oxigraph's ids are unique per parse
         if isinstance(t, ox.Literal):
             if t.language:
                 return rdflib.Literal(t.value, lang=t.language)
+            if t.datatype.value == XSD + "string":  # RDF 1.1: the same term; rdflib's parsers omit it
+                return rdflib.Literal(t.value)
             return rdflib.Literal(t.value, datatype=rdflib.URIRef(t.datatype.value))
         raise InputError(f"unsupported RDF term {t!r} (RDF-star triples are not supported)")
 

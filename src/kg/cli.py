@@ -296,7 +296,7 @@ def export(fmt, output, data, list_formats):
     form = ex.resolve_format(fmt, None if to_stdout else output)
     content = ex.export(ex.load_dataset(list(data) or None), form)
     if to_stdout:
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         stream.write(content)
         stream.flush()
     else:

@@ -42,7 +42,9 @@ from .namespaces import GRAPH, PREFIXES, RDF, XSD
 GRAPHS = {"data": GRAPH + "data", "ontology": GRAPH + "ontology", "shapes": GRAPH + "shapes"}
 CONTEXT = paths.ROOT / "ontology" / "context.jsonld"
 TABULAR = {"csv": ("text/csv", ".csv"), "geojson": ("application/geo+json", ".geojson")}
-_NOT_EXPORTS = {"patch"}  # rdflib's patch serialiser needs a diff, not a graph
+# rdflib's patch serialiser needs a diff, not a graph; its Hextuples output does not read back to
+# the same graph (rdflib 7.x), so neither is offered.
+_NOT_EXPORTS = {"patch", "hext"}
 _DATASET_FORMATS = {"nquads", "trig", "trix"}
 _MAX_NESTING = 32  # deeper blank-node trees are written with labels (parsers choke on depth)
 

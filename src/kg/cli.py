@@ -136,9 +136,25 @@ def _format_option(f):
                         help="table for people; csv, tsv and json are the SPARQL 1.1 results formats.")(f)
 
 
-def _load_graph(data):
+def _endpoint_options(f):
+    f = click.option("--graph", "graphs", multiple=True, metavar="IRI",
+                     help="With --endpoint: query this named graph as the default graph (repeatable).")(f)
+    f = click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+                     help="With --endpoint: seconds to wait for the server to connect and to send each part of the answer (default 60).")(f)
+    return click.option("--endpoint", metavar="URL",
+                        help="Run against this SPARQL 1.1 endpoint instead of the local files "
+                             "(credentials from KG_ENDPOINT_TOKEN or KG_ENDPOINT_USER/KG_ENDPOINT_PASSWORD).")(f)
+
+
+def _load_graph(data, endpoint=None, timeout=None, graphs=()):
     from .graph import KnowledgeGraph
 
+    if endpoint:
+        if data:
+            raise click.UsageError("--data and --endpoint exclude each other: the data is on the server")
+        return KnowledgeGraph.remote(endpoint, timeout=timeout, default_graphs=graphs)
+    if timeout is not None or graphs:
+        raise click.UsageError("--timeout and --graph apply only with --endpoint")
     return KnowledgeGraph.load(list(data) or None)
 
 
@@ -187,11 +203,12 @@ def _param_text(p) -> str:
               help="A query parameter (repeatable), e.g. -p oblast 'Kherson Oblast'.")
 @_format_option
 @_data_option
+@_endpoint_options
 @click.option("--allow-service", is_flag=True,
               help="Allow queries tagged 'remote' to call other SPARQL endpoints with SERVICE.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show the query's description and parameters.")
 @click.pass_context
-def query(ctx, name, params, fmt, data, allow_service, show_help):
+def query(ctx, name, params, fmt, data, endpoint, timeout, graphs, allow_service, show_help):
     """Run a canned query by NAME (see 'kg queries').
 
     Results go to stdout, messages to stderr. 'kg query NAME --help' describes the query
@@ -207,7 +224,8 @@ def query(ctx, name, params, fmt, data, allow_service, show_help):
         raise click.UsageError("missing query NAME; run 'kg queries' to list them", ctx)
     if show_help:
         q = Catalogue.load(paths.QUERIES_DIR).get(name)
-        click.echo(f"Usage: kg query {q.name} [-p NAME VALUE]... [--format table|csv|tsv|json] [--data FILE]...\n")
+        click.echo(f"Usage: kg query {q.name} [-p NAME VALUE]... [--format table|csv|tsv|json] "
+                   "[--data FILE]... [--endpoint URL]\n")
         click.echo(f"  {q.summary}\n")
         for line in q.description.splitlines():
             click.echo(f"  {line}")
@@ -223,7 +241,7 @@ def query(ctx, name, params, fmt, data, allow_service, show_help):
         if key in values:
             raise click.UsageError(f"parameter '{key}' given twice")
         values[key] = value
-    graph = _load_graph(data)
+    graph = _load_graph(data, endpoint, timeout, graphs)
     _write_result(graph.run(name, values, allow_service=allow_service), fmt)
     return EXIT_OK
 
@@ -234,9 +252,10 @@ def query(ctx, name, params, fmt, data, allow_service, show_help):
               help="Read the query from a .rq file.")
 @_format_option
 @_data_option
+@_endpoint_options
 @click.option("--allow-service", is_flag=True,
               help="Allow SERVICE calls to remote SPARQL endpoints (refused by default).")
-def sparql(text, file, fmt, data, allow_service):
+def sparql(text, file, fmt, data, endpoint, timeout, graphs, allow_service):
     """Run your own read-only SPARQL query (TEXT, or -f FILE; '-' reads stdin).
 
     SELECT and ASK print rows in --format; CONSTRUCT and DESCRIBE print Turtle.
@@ -253,7 +272,7 @@ def sparql(text, file, fmt, data, allow_service):
             raise InputError(f"cannot read query: {e}", str(file)) from None
     elif text == "-":
         text = sys.stdin.read()
-    graph = _load_graph(data)
+    graph = _load_graph(data, endpoint, timeout, graphs)
     answer = graph.sparql(text, allow_service=allow_service)
     if isinstance(answer, bytes):
         click.echo(answer.decode("utf-8"), nl=False)
@@ -302,6 +321,50 @@ def export(fmt, output, data, list_formats):
     else:
         write_atomic(output, content)
         _echo_err(f"wrote {_display_path(str(output))} ({form.name}, {len(content):,} bytes)")
+    return EXIT_OK
+
+
+# --- push -----------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--endpoint", required=True, metavar="URL",
+              help="The store's Graph Store Protocol URL, e.g. http://localhost:7878/store (Oxigraph) or "
+                   "http://localhost:3030/DATASET/data (Fuseki).")
+@click.option("--graph", metavar="IRI", default=None,
+              help="The named graph to write (default: the store's default graph).")
+@click.option("--append", is_flag=True, help="Add to the graph (POST) instead of replacing it (PUT).")
+@_data_option
+@_ontology_option
+@click.option("--shapes", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="SHACL shapes file (default: the bundled ontology/shapes.ttl).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True, metavar="SECONDS",
+              help="Seconds to wait for the server to connect and to answer.")
+def push(endpoint, graph, append, data, ontology, shapes, timeout):
+    """Upload the data and the ontology to a triple store (SPARQL 1.1 Graph Store Protocol).
+
+    The data is validated first, exactly as 'kg validate' does, and nothing is sent if it
+    does not conform. PUT replaces the graph; --append POSTs. Redirects are not followed.
+    Credentials come from KG_ENDPOINT_TOKEN (Bearer) or KG_ENDPOINT_USER and
+    KG_ENDPOINT_PASSWORD (Basic), never from the command line. Then query the store with
+    'kg query NAME --endpoint QUERY-URL' (add --graph IRI if you pushed to a named graph).
+    """
+    from . import export as ex
+    from .remote import put_graph, redact
+    from .validate import validate as run_validation
+
+    files = list(data) or paths.default_data_files()
+    report = run_validation(files, ontology or paths.ONTOLOGY, shapes or paths.SHAPES)
+    if not report.conforms:
+        _print_report(report)
+        _echo_err("error: refusing to push data that does not validate; nothing was sent")
+        return EXIT_INVALID
+    dataset = ex.load_dataset(files, ontology=ontology, shapes=shapes)
+    quads = dataset["data"] + dataset["ontology"]
+    body = ex.turtle(ex.canonical(quads))
+    status = put_graph(endpoint, body, graph=graph, append=append, timeout=timeout)
+    target = f"graph <{graph}>" if graph else "the default graph"
+    _echo_err(f"{'appended' if append else 'replaced'} {target} at {redact(endpoint)}: {len(dataset['data'])} data "
+              f"+ {len(dataset['ontology'])} ontology triples (HTTP {status})")
     return EXIT_OK
 
 

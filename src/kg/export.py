@@ -9,8 +9,9 @@ Writers:
 
 - ``turtle``: our own writer on pyoxigraph terms, sorted and stable (the same graph gives
   byte-identical output), blank nodes nested as ``[ ... ]`` where they hang off one subject.
-- ``nt``, ``nquads``, ``trig``: pyoxigraph's serialisers over sorted, canonically labelled
-  statements (RDFC-1.0 blank node labels), so they are stable too.
+- ``trig``: the same writer, one block per named graph.
+- ``nt``, ``nquads``: pyoxigraph's serialisers over canonically labelled statements
+  (RDFC-1.0 blank node labels), lines sorted, so they are stable too.
 - ``json-ld``: compacted here with ``ontology/context.jsonld`` (short keys, typed values,
   blank nodes embedded, arrays sorted); the context is written inline so that no reader
   has to fetch anything.
@@ -145,8 +146,7 @@ def export(dataset: dict[str, list[ox.Quad]], fmt: Format) -> bytes:
     if fmt.name == "nquads":
         return _sorted_lines(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
     if fmt.name == "trig":
-        quads.sort(key=lambda q: (str(q.graph_name), _subject_key(q.subject), str(q.predicate), str(q.object)))
-        return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=PREFIXES)
+        return trig(quads)
     if fmt.name == "json-ld":
         return json_ld(quads)
     return _rdflib_serialize(quads, fmt)
@@ -256,7 +256,8 @@ class _TurtleWriter:
             parts.append(f"{pad}{verb} " + " , ".join(self.term(o, level) for o in objects))
         return " ;\n".join(parts)
 
-    def write(self) -> bytes:
+    def blocks(self) -> list[str]:
+        """One text block per top-level subject, in order."""
         blocks = []
         pending = sorted((s for s in self.props if s not in self.inline), key=_subject_key)
         while True:
@@ -269,16 +270,39 @@ class _TurtleWriter:
             # Blank nodes left over sit in cycles or beyond the nesting limit: write them with labels.
             pending = sorted((s for s in self.props if s not in self.done), key=_subject_key)
             if not pending:
-                break
+                return blocks
             self.inline.difference_update(pending[:1])
             pending = pending[:1]
-        header = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items() if p in self.used)
-        return (header + ("\n" if header else "") + "\n".join(blocks)).encode("utf-8")
 
 
-def turtle(quads: Iterable[ox.Quad], prefixes: dict[str, str] | None = None) -> bytes:
-    """Sorted, stable Turtle of the (default-graph) statements, with the project's prefixes."""
-    return _TurtleWriter(list(quads), prefixes or PREFIXES).write()
+def _header(used: set[str]) -> str:
+    header = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items() if p in used)
+    return header + ("\n" if header else "")
+
+
+def turtle(quads: Iterable[ox.Quad]) -> bytes:
+    """Sorted, stable Turtle of the statements (graph names ignored), with the project's prefixes."""
+    writer = _TurtleWriter(list(quads), PREFIXES)
+    body = "\n".join(writer.blocks())
+    return (_header(writer.used) + body).encode("utf-8")
+
+
+def trig(quads: Iterable[ox.Quad]) -> bytes:
+    """Sorted, stable TriG: one block per named graph (graphs in IRI order), Turtle inside."""
+    by_graph: dict[str, list[ox.Quad]] = defaultdict(list)
+    for q in quads:
+        by_graph["" if isinstance(q.graph_name, ox.DefaultGraph) else str(q.graph_name)].append(q)
+    used: set[str] = set()
+    parts = []
+    for name in sorted(by_graph):
+        writer = _TurtleWriter(by_graph[name], PREFIXES)
+        text = "\n".join(writer.blocks())
+        used |= writer.used
+        if name:
+            text = "".join(("    " + line if line.strip() else line) for line in text.splitlines(keepends=True))
+            text = f"{name} {{\n{text}}}\n"
+        parts.append(text)
+    return (_header(used) + "\n".join(parts)).encode("utf-8")
 
 
 # --- JSON-LD ----------------------------------------------------------------------------------
@@ -546,4 +570,4 @@ def events_geojson(dataset: dict[str, list[ox.Quad]]) -> bytes:
 
 
 __all__ = ["GRAPHS", "Format", "formats", "resolve_format", "load_dataset", "export", "canonical",
-           "turtle", "json_ld", "context", "event_records", "events_csv", "events_geojson"]
+           "turtle", "trig", "json_ld", "context", "event_records", "events_csv", "events_geojson"]

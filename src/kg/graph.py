@@ -19,7 +19,6 @@ import pyoxigraph as ox
 from . import paths, rdfio, sparqltext
 from .catalogue import Catalogue, Query
 from .errors import QueryError
-from .namespaces import PREFIXES
 from .results import Result
 from .terms import Term
 
@@ -55,7 +54,9 @@ class LocalEngine:
             answer = self.store.query(text)
             if not isinstance(answer, ox.QueryTriples):
                 raise QueryError("the query returns rows, not triples")
-            return ox.serialize(answer, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+            from .export import turtle
+
+            return turtle(ox.Quad(t.subject, t.predicate, t.object) for t in answer)
 
 
 @contextmanager
@@ -72,7 +73,8 @@ def _engine_errors():
 class KnowledgeGraph:
     """The data, the ontology and the query catalogue, ready to answer questions."""
 
-    def __init__(self, engine: LocalEngine, catalogue: Catalogue):
+    def __init__(self, engine, catalogue: Catalogue):
+        """``engine`` has ``select(text) -> Result`` and ``construct(text) -> bytes``."""
         self.engine = engine
         self.catalogue = catalogue
 
@@ -83,6 +85,15 @@ class KnowledgeGraph:
         files = list(data) if data else paths.default_data_files()
         store = rdfio.load_store([*files, ontology or paths.ONTOLOGY])
         return cls(LocalEngine(store), Catalogue.load(queries or paths.QUERIES_DIR))
+
+    @classmethod
+    def remote(cls, endpoint: str, *, queries: str | Path | None = None, timeout: float | None = None,
+               default_graphs: Sequence[str] = ()) -> KnowledgeGraph:
+        """The same catalogue against a remote SPARQL 1.1 endpoint (see :mod:`kg.remote`)."""
+        from .remote import DEFAULT_TIMEOUT, RemoteEngine
+
+        engine = RemoteEngine(endpoint, timeout=timeout or DEFAULT_TIMEOUT, default_graphs=tuple(default_graphs))
+        return cls(engine, Catalogue.load(queries or paths.QUERIES_DIR))
 
     def queries(self) -> list[Query]:
         """The canned queries, by name."""

@@ -178,7 +178,8 @@ class RemoteEngine:
             client.setMethod(POST)
             client.setReturnFormat(return_format)
             client.setOnlyConneg(True)  # ask by Accept header only; no non-standard format= parameter
-            client.setTimeout(self.timeout)
+            # setTimeout() truncates to whole seconds (0.5 would become 0: no timeout at all).
+            client.timeout = self.timeout
             for graph in self.default_graphs:
                 client.addDefaultGraph(graph)
             for name, value in self.headers.items():

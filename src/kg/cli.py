@@ -349,9 +349,10 @@ def push(endpoint, graph, append, data, ontology, shapes, timeout):
     'kg query NAME --endpoint QUERY-URL' (add --graph IRI if you pushed to a named graph).
     """
     from . import export as ex
-    from .remote import put_graph, redact
+    from .remote import graph_store_url, put_graph, redact
     from .validate import validate as run_validation
 
+    graph_store_url(endpoint, graph)  # a bad URL or graph IRI fails before the slow validation
     files = list(data) or paths.default_data_files()
     report = run_validation(files, ontology or paths.ONTOLOGY, shapes or paths.SHAPES)
     if not report.conforms:

@@ -176,7 +176,7 @@ def _rdflib_serialize(quads: list[ox.Quad], fmt: Format) -> bytes:
 
     if fmt.is_dataset:
         ds = rdflib.Dataset()
-        for name, iri in GRAPHS.items():
+        for iri in GRAPHS.values():
             rdfio.to_rdflib([q for q in quads if q.graph_name.value == iri], ds.graph(rdflib.URIRef(iri)))
         target = ds
     else:
@@ -366,6 +366,14 @@ class _Compactor:
                 return local
         return self._curie(iri)
 
+    def fits(self, lit: ox.Literal, d: dict) -> bool:
+        """Whether a plain JSON string under a term defined by ``d`` expands to exactly ``lit``."""
+        if d.get("@type"):
+            return not lit.language and lit.datatype.value == self._expand(d["@type"])
+        if d.get("@language"):
+            return lit.language == d["@language"]
+        return not lit.language and lit.datatype.value == XSD + "string"
+
     def key(self, iri: str) -> str:
         return self._curie(iri)
 
@@ -417,12 +425,7 @@ def json_ld(quads: list[ox.Quad]) -> bytes:
                         continue
                     key = c.key(p)
                 elif isinstance(o, ox.Literal):
-                    if d.get("@type") and o.datatype.value == c._expand(d["@type"]) and not o.language:
-                        value = o.value
-                    elif d.get("@language") and o.language == d["@language"]:
-                        value = o.value
-                    elif not d.get("@type") and not d.get("@language") and not o.language \
-                            and o.datatype.value == XSD + "string":
+                    if c.fits(o, d):
                         value = o.value
                 elif isinstance(o, ox.NamedNode) and d.get("@type") == "@vocab":
                     value = c.vocab_value(o.value)
@@ -569,5 +572,19 @@ def events_geojson(dataset: dict[str, list[ox.Quad]]) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-__all__ = ["GRAPHS", "Format", "formats", "resolve_format", "load_dataset", "export", "canonical",
-           "turtle", "trig", "json_ld", "context", "event_records", "events_csv", "events_geojson"]
+__all__ = [
+    "GRAPHS",
+    "Format",
+    "canonical",
+    "context",
+    "event_records",
+    "events_csv",
+    "events_geojson",
+    "export",
+    "formats",
+    "json_ld",
+    "load_dataset",
+    "resolve_format",
+    "trig",
+    "turtle",
+]

@@ -208,7 +208,7 @@ class RemoteEngine:
             except http.client.IncompleteRead as e:
                 raise EndpointError(f"{where} closed the connection after {len(e.partial)} bytes of the answer "
                                     "(truncated); nothing was used") from None
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 raise EndpointError(f"{where} did not answer within {self.timeout:g} s (--timeout)") from None
             except urllib.error.URLError as e:
                 if isinstance(e.reason, (TimeoutError, socket.timeout)):
@@ -225,7 +225,7 @@ class RemoteEngine:
 def _server_message(e: Exception) -> str:
     """The server's own words from a SPARQLWrapper exception (it embeds the response body)."""
     text = str(e)
-    m = re.search(r"Response:\s*(?:b['\"])?(.*)", text, re.S)
+    m = re.search(r"Response:\s*(?:b['\"])?(.*)", text, re.DOTALL)
     raw = m.group(1) if m else text
     raw = raw.rstrip("'\"").encode("latin-1", "replace").decode("unicode_escape", "replace") if m else raw
     return _excerpt(raw)
@@ -314,7 +314,7 @@ def put_graph(endpoint: str, body: bytes, *, graph: str | None = None, append: b
         detail = _excerpt(e.read())
         raise EndpointError(f"{where} refused the upload: HTTP {e.code} {e.reason}"
                             + (f": {detail}" if detail else "")) from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise EndpointError(f"{where} did not answer within {timeout:g} s (--timeout); the upload may or may "
                             "not have been applied") from None
     except urllib.error.URLError as e:

@@ -209,6 +209,16 @@ def test_bad_export_requests_fail_clearly(tmp_path, capsys, monkeypatch, argv, m
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_graph_a_format_cannot_express_is_a_clear_error(tmp_path, capsys):
+    data = tmp_path / "numeric-predicate.nt"
+    data.write_text("<http://example.org/a> <http://example.org/1> \"x\" .\n")
+    out = tmp_path / "out.rdf"
+    out.write_bytes(b"old")
+    assert main(["export", "--data", str(data), "-o", str(out)]) == 2
+    assert "cannot be written as xml" in capsys.readouterr().err
+    assert out.read_bytes() == b"old"
+
+
 def test_list_formats(capsys):
     assert main(["export", "--list-formats"]) == 0
     out = capsys.readouterr().out

@@ -17,6 +17,7 @@ from kg.remote import RemoteEngine, RetryPolicy, put_graph, user_agent
 
 from .conftest import FIXTURES
 from .servers import RESULTS, FaultServer, OxigraphServer, reply
+from .test_query_cli import HOSTILE
 from .test_queries import SAMPLE_PARAMS
 
 CATALOGUE = [q for q in Catalogue.load(paths.QUERIES_DIR) if "remote" not in q.tags]
@@ -285,3 +286,12 @@ def test_push_never_sends_an_empty_body(faults):
     with pytest.raises(EndpointError, match="refusing to upload nothing"):
         put_graph(faults.base + "/store", b"  \n")
     assert faults.requests == []
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_parameters_stay_values_on_the_remote_store(pushed, local, value):
+    before = pushed.count()
+    remote = KnowledgeGraph.remote(pushed.query)
+    for name, param in (("protests-in-oblast", "oblast"), ("gunfire-on-protesters", "oblast")):
+        assert remote.run(name, {param: value}).rows == local.run(name, {param: value}).rows == ()
+    assert pushed.count() == before

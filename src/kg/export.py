@@ -183,7 +183,10 @@ def _rdflib_serialize(quads: list[ox.Quad], fmt: Format) -> bytes:
         target = rdfio.to_rdflib(quads)
     for prefix, ns in PREFIXES.items():
         target.bind(prefix, ns, override=True, replace=True)
-    return target.serialize(format=fmt.name, encoding="utf-8")
+    try:
+        return target.serialize(format=fmt.name, encoding="utf-8")
+    except (ValueError, TypeError, KeyError) as e:  # e.g. RDF/XML cannot write a predicate like <http://x/1>
+        raise InputError(f"the graph cannot be written as {fmt.name}: {e}") from None
 
 
 # --- Turtle -----------------------------------------------------------------------------------

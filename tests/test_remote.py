@@ -17,8 +17,8 @@ from kg.remote import RemoteEngine, RetryPolicy, put_graph, user_agent
 
 from .conftest import FIXTURES
 from .servers import RESULTS, FaultServer, OxigraphServer, reply
-from .test_query_cli import HOSTILE
 from .test_queries import SAMPLE_PARAMS
+from .test_query_cli import HOSTILE
 
 CATALOGUE = [q for q in Catalogue.load(paths.QUERIES_DIR) if "remote" not in q.tags]
 NAMED = "https://example.org/graphs/protests"

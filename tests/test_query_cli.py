@@ -11,7 +11,7 @@ import pytest
 from kg import KnowledgeGraph
 from kg.catalogue import Catalogue, load_query
 from kg.cli import main
-from kg.errors import InputError, ParameterError, QueryError
+from kg.errors import EndpointError, InputError, ParameterError, QueryError
 
 HOSTILE = [
     'x" || "a" = "a',
@@ -243,5 +243,5 @@ def test_remote_queries_need_explicit_permission(tmp_path):
     graph = KG.load(queries=tmp_path)
     with pytest.raises(QueryError, match="--allow-service"):
         graph.run("remote")
-    with pytest.raises(QueryError, match="the query failed"):
+    with pytest.raises(EndpointError, match="cannot reach http://127.0.0.1:1/sparql"):
         graph.run("remote", allow_service=True)  # allowed, but nothing listens on port 1

@@ -77,6 +77,11 @@ class KnowledgeGraph:
         """``engine`` has ``select(text) -> Result`` and ``construct(text) -> bytes``."""
         self.engine = engine
         self.catalogue = catalogue
+        # Where the embedded engine's SERVICE calls go (see kg.federation): a mirror per
+        # service IRI, and the answer cache.
+        self.service_mirrors: dict[str, str] = {}
+        self.cache_dir: str | Path | None = None
+        self.refresh = False
 
     @classmethod
     def load(cls, data: Sequence[str | Path] | None = None, *, ontology: str | Path | None = None,
@@ -109,7 +114,7 @@ class KnowledgeGraph:
         if "remote" in query.tags and not allow_service:
             raise QueryError(f"query '{name}' calls a remote SPARQL endpoint (SERVICE); "
                              "pass --allow-service (allow_service=True) to run it")
-        return self.engine.select(query.bind(params or {}))
+        return self._run(query.bind(params or {}), "SELECT", allow_service)
 
     def query(self, name: str, **params) -> list[dict]:
         """Run a canned query; rows as dicts of Python values (str, int, date, None).
@@ -122,6 +127,21 @@ class KnowledgeGraph:
         """Run any read-only query: rows for SELECT/ASK, Turtle bytes for CONSTRUCT/DESCRIBE."""
         sparqltext.check_size(text)
         form = sparqltext.check_read_only(text, allow_service=allow_service)
-        if form in ("CONSTRUCT", "DESCRIBE"):
-            return self.engine.construct(text)
-        return self.engine.select(text)
+        return self._run(text, form, allow_service)
+
+    def _run(self, text: str, form: str, allow_service: bool):
+        def execute(t):
+            return self.engine.construct(t) if form in ("CONSTRUCT", "DESCRIBE") else self.engine.select(t)
+
+        if not (allow_service and isinstance(self.engine, LocalEngine) and sparqltext.calls_service(text)):
+            return execute(text)
+        from .federation import ServiceProxy
+
+        with ServiceProxy(self.service_mirrors, cache_dir=self.cache_dir, refresh=self.refresh) as proxy:
+            rewritten = proxy.rewrite(text)
+            try:
+                return execute(rewritten)
+            except QueryError:
+                if proxy.errors:  # the remote endpoint's own error says more than the engine's
+                    raise proxy.errors[0] from None
+                raise

@@ -31,6 +31,7 @@ PREFIXES: dict[str, str] = {
     "person": ID + "person/",
     "account": ID + "account/",
     "source": ID + "source/",
+    "link": ID + "link/",
     "wd": WD,
     "rdf": RDF,
     "rdfs": RDFS,

@@ -215,3 +215,31 @@ def bind_values(text: str, values: dict[str, Term]) -> str:
     terms = " ".join(term.to_sparql() for term in values.values())
     pos = _where_group_open(text)
     return f"{text[:pos]} VALUES ({names}) {{ ({terms}) }} {text[pos:]}"
+
+
+def calls_service(text: str) -> bool:
+    """Whether the query contains a SERVICE clause."""
+    return any(t.kind == "word" and t.text.upper() == "SERVICE" for t in tokens(text))
+
+
+def rewrite_services(text: str, replace) -> str:
+    """The query with each ``SERVICE <iri>`` target replaced by ``replace(iri)`` (an absolute IRI).
+
+    Only full ``<IRI>`` targets are accepted: a variable or prefixed name after SERVICE is
+    refused, so that every remote call the query can make is known before it runs.
+    """
+    out, last, pending = [], 0, None
+    for t in tokens(text):
+        if pending is not None:
+            if t.kind == "word" and t.text.upper() == "SILENT":
+                continue
+            if t.kind != "iri":
+                raise QueryError(f"query:{t.line}: SERVICE must name its endpoint as a full <IRI> here, "
+                                 f"not {t.text!r}")
+            target = replace(t.text[1:-1])
+            out.append(text[last:t.start] + Term.iri(target).to_sparql())
+            last = t.start + len(t.text)
+            pending = None
+        elif t.kind == "word" and t.text.upper() == "SERVICE":
+            pending = t
+    return "".join(out) + text[last:]

@@ -38,3 +38,9 @@ def full_graph():
 
     combined, _, _ = load_for_validation(paths.default_data_files(), paths.ONTOLOGY)
     return combined
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own answer cache, never the user's ~/.cache."""
+    monkeypatch.setenv("KG_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

@@ -277,7 +277,7 @@ def _umask():
 
 # --- property-based round trips over generated graphs -------------------------------------------
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 KG, ID, XSD = "https://w3id.org/resistance-kg/ontology#", "https://w3id.org/resistance-kg/id/", str(rdflib.XSD)
@@ -308,8 +308,14 @@ def graphs(draw):
     return [ox.Quad(s, p, o) for s, p, o in triples]
 
 
+_SELF = ox.BlankNode("self")
+_A, _B = ox.BlankNode("a"), ox.BlankNode("b")
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs())
+@example([ox.Quad(_SELF, ox.NamedNode(KG + "date"), _SELF)])  # a blank node that only refers to itself
+@example([ox.Quad(_A, ox.NamedNode(KG + "place"), _B), ox.Quad(_B, ox.NamedNode(KG + "place"), _A)])
 def test_generated_graphs_round_trip_through_turtle_and_json_ld(quads):
     source = rdfio.to_rdflib(quads)
     dataset = {"data": quads, "ontology": [], "shapes": []}

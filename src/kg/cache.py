@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from .atomic import write_atomic
+from .errors import KgError
 from .results import Result
 from .terms import Term
 
@@ -51,8 +52,8 @@ class CachedEngine:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, data)
-        except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
-            pass
+        except (KgError, OSError):
+            return  # a cache that cannot be written only makes the next run slower
 
     def select(self, text: str) -> Result:
         path = self._path("json", text)

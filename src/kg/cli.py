@@ -137,6 +137,9 @@ def _format_option(f):
 
 
 def _endpoint_options(f):
+    f = click.option("--wikidata-endpoint", metavar="URL", default=None,
+                     help="With --allow-service: send SERVICE <https://query.wikidata.org/sparql> calls to this "
+                          "mirror instead.")(f)
     f = click.option("--graph", "graphs", multiple=True, metavar="IRI",
                      help="With --endpoint: query this named graph as the default graph (repeatable).")(f)
     f = click.option("--timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
@@ -146,9 +149,18 @@ def _endpoint_options(f):
                              "(credentials from KG_ENDPOINT_TOKEN or KG_ENDPOINT_USER/KG_ENDPOINT_PASSWORD).")(f)
 
 
-def _load_graph(data, endpoint=None, timeout=None, graphs=()):
+def _load_graph(data, endpoint=None, timeout=None, graphs=(), wikidata_endpoint=None):
     from .graph import KnowledgeGraph
 
+    if wikidata_endpoint:
+        if endpoint:
+            raise click.UsageError("--wikidata-endpoint applies to local runs; the remote store makes its own "
+                                   "SERVICE calls")
+        from .federation import WIKIDATA_SPARQL
+
+        graph = KnowledgeGraph.load(list(data) or None)
+        graph.service_mirrors = {WIKIDATA_SPARQL: wikidata_endpoint}
+        return graph
     if endpoint:
         if data:
             raise click.UsageError("--data and --endpoint exclude each other: the data is on the server")
@@ -208,7 +220,7 @@ def _param_text(p) -> str:
               help="Allow queries tagged 'remote' to call other SPARQL endpoints with SERVICE.")
 @click.option("-h", "--help", "show_help", is_flag=True, help="Show the query's description and parameters.")
 @click.pass_context
-def query(ctx, name, params, fmt, data, endpoint, timeout, graphs, allow_service, show_help):
+def query(ctx, name, params, fmt, data, endpoint, timeout, graphs, wikidata_endpoint, allow_service, show_help):
     """Run a canned query by NAME (see 'kg queries').
 
     Results go to stdout, messages to stderr. 'kg query NAME --help' describes the query
@@ -241,7 +253,7 @@ def query(ctx, name, params, fmt, data, endpoint, timeout, graphs, allow_service
         if key in values:
             raise click.UsageError(f"parameter '{key}' given twice")
         values[key] = value
-    graph = _load_graph(data, endpoint, timeout, graphs)
+    graph = _load_graph(data, endpoint, timeout, graphs, wikidata_endpoint)
     _write_result(graph.run(name, values, allow_service=allow_service), fmt)
     return EXIT_OK
 
@@ -255,7 +267,7 @@ def query(ctx, name, params, fmt, data, endpoint, timeout, graphs, allow_service
 @_endpoint_options
 @click.option("--allow-service", is_flag=True,
               help="Allow SERVICE calls to remote SPARQL endpoints (refused by default).")
-def sparql(text, file, fmt, data, endpoint, timeout, graphs, allow_service):
+def sparql(text, file, fmt, data, endpoint, timeout, graphs, wikidata_endpoint, allow_service):
     """Run your own read-only SPARQL query (TEXT, or -f FILE; '-' reads stdin).
 
     SELECT and ASK print rows in --format; CONSTRUCT and DESCRIBE print Turtle.
@@ -272,7 +284,7 @@ def sparql(text, file, fmt, data, endpoint, timeout, graphs, allow_service):
             raise InputError(f"cannot read query: {e}", str(file)) from None
     elif text == "-":
         text = sys.stdin.read()
-    graph = _load_graph(data, endpoint, timeout, graphs)
+    graph = _load_graph(data, endpoint, timeout, graphs, wikidata_endpoint)
     answer = graph.sparql(text, allow_service=allow_service)
     if isinstance(answer, bytes):
         click.echo(answer.decode("utf-8"), nl=False)
@@ -366,6 +378,172 @@ def push(endpoint, graph, append, data, ontology, shapes, timeout):
     target = f"graph <{graph}>" if graph else "the default graph"
     _echo_err(f"{'appended' if append else 'replaced'} {target} at {redact(endpoint)}: {len(dataset['data'])} data "
               f"+ {len(dataset['ontology'])} ontology triples (HTTP {status})")
+    return EXIT_OK
+
+
+# --- Wikidata: link, enrich ---------------------------------------------------------------
+
+def _wikidata_options(f):
+    f = click.option("--refresh", is_flag=True, help="Ask the endpoint again even if the answer is cached.")(f)
+    f = click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="Where answers are cached (default: $KG_CACHE_DIR, else ~/.cache/resistance-kg).")(f)
+    f = click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+                     metavar="SECONDS", help="Seconds to wait for the endpoint to connect and to answer.")(f)
+    f = click.option("--endpoint", default="https://query.wikidata.org/sparql", show_default=True, metavar="URL",
+                     help="The Wikidata SPARQL endpoint, or a mirror with the same data (e.g. QLever's).")(f)
+    return click.option("--entity", "names", multiple=True, metavar="NAME",
+                        help="Only this entity: IRI, prefixed name (place:novyi-hai) or local name (repeatable).")(f)
+
+
+def _wikidata_engine(endpoint, timeout, cache_dir, refresh):
+    from .cache import CachedEngine
+    from .remote import RemoteEngine
+
+    return CachedEngine(RemoteEngine(endpoint, timeout=timeout), cache_dir, refresh=refresh)
+
+
+def _select_entities(data, names):
+    from . import wikidata as wd
+
+    everything = wd.load_entities(list(data) or None)
+    chosen = [wd.find_entity(everything, n) for n in names] if names else everything
+    oblast_names = {q: e.name for e in everything if e.kind == "oblast" for q in e.items}
+    return everything, chosen, oblast_names
+
+
+@cli.command()
+@_wikidata_options
+@click.option("--all", "every", is_flag=True, help="Look up every entity, linked or not (default: the unlinked ones).")
+@click.option("--check", is_flag=True, help="Verify the existing links instead of looking for new ones.")
+@click.option("--write", is_flag=True,
+              help="Record the unambiguous new links in the data files, with how and when (PROV).")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="KM",
+              help="How far Wikidata's point may be from ours for a settlement to match.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_data_option
+def link(names, endpoint, timeout, cache_dir, refresh, every, check, write, tolerance, fmt, data):
+    """Find or verify Wikidata items for places, organisations and people.
+
+    Without options: for each unlinked entity, query the endpoint for items with one of its
+    names (English, Ukrainian or Russian label or alias) and the right kind, and print the
+    ranked candidates with the evidence (matched name, oblast, distance). A settlement
+    matches only in Ukraine, in the same oblast and within --tolerance km of our point.
+
+    --check verifies the existing links (exit status 1 if any disagrees). --write records
+    the links that are unambiguous (exactly one match), never the ambiguous ones, appending
+    them to the data file with a kg:LinkRecord; the file is replaced atomically and only if
+    the result still validates. Nothing is written if any request fails.
+    """
+    from . import wikidata as wd
+
+    if check and write:
+        raise click.UsageError("--check verifies existing links and --write adds new ones; use one at a time")
+    _, chosen, oblast_names = _select_entities(data, names)
+    engine = _wikidata_engine(endpoint, timeout, cache_dir, refresh)
+    if check:
+        checks = wd.check_links([e for e in chosen if e.items], engine, tolerance, oblast_names)
+        if fmt == "json":
+            click.echo(json.dumps([c.to_dict() for c in checks], indent=2, ensure_ascii=False))
+        else:
+            _print_checks(checks)
+        return EXIT_OK if all(c.ok for c in checks) else EXIT_INVALID
+    todo = chosen if (every or names) else [e for e in chosen if not e.items]
+    proposals = [wd.candidates(e, engine, tolerance, oblast_names) for e in todo]
+    if fmt == "json":
+        click.echo(json.dumps([p.to_dict() for p in proposals], indent=2, ensure_ascii=False))
+    else:
+        _print_proposals(proposals, oblast_names)
+    if write:
+        _write_links(wd, proposals, list(data) or paths.default_data_files(), endpoint)
+    return EXIT_OK
+
+
+def _print_proposals(proposals, oblast_names) -> None:
+    for p in proposals:
+        e = p.entity
+        where = f", {e.oblast_label}" if e.oblast_label else ""
+        linked = f"; linked to {', '.join('wd:' + q for q in e.items)}" if e.items else ""
+        verdict = {"unambiguous": f"unambiguous: wd:{p.matching[0].item}" if p.matching else "",
+                   "ambiguous": f"ambiguous: {len(p.matching)} items match, none is linked",
+                   "none": "no matching item"}[p.decision]
+        click.echo(f"{e.short}  {e.name} ({e.kind}{where}{linked}) -> {verdict}")
+        for c in p.candidates:
+            oblasts = ", ".join(oblast_names.get(o, "wd:" + o) for o in sorted(c.oblasts)) or "-"
+            km = f"{c.distance:.1f} km" if c.distance is not None else "-"
+            why = "match" if c.matches else "; ".join(c.problems)
+            click.echo(f"  wd:{c.item:<11} {', '.join(sorted(c.names))[:48]:<48}  {oblasts[:24]:<24}  {km:>9}  {why}")
+        click.echo("")
+    counts = {d: sum(p.decision == d for p in proposals) for d in ("unambiguous", "ambiguous", "none")}
+    _echo_err(f"{len(proposals)} entities: {counts['unambiguous']} unambiguous, {counts['ambiguous']} ambiguous, "
+              f"{counts['none']} without a match")
+
+
+def _print_checks(checks) -> None:
+    for c in checks:
+        km = f", {c.distance:.1f} km from our point" if c.distance is not None else ""
+        status = "ok" if c.ok else "MISMATCH"
+        click.echo(f"{c.entity.short}  wd:{c.item}  {status}{km}")
+        for problem in c.problems:
+            click.echo(f"  - {problem}")
+    bad = sum(not c.ok for c in checks)
+    _echo_err(f"{len(checks)} links checked: {len(checks) - bad} ok, {bad} mismatched")
+
+
+def _write_links(wd, proposals, files, endpoint) -> None:
+    import os
+    import tempfile
+
+    from .errors import InputError
+    from .validate import validate as run_validation
+
+    links = wd.links_to_write(proposals)
+    if not links:
+        _echo_err("nothing to write: no unlinked entity has exactly one matching item")
+        return
+
+    def still_valid(path, new_bytes):
+        fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent, prefix=f".{path.stem}.check.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(new_bytes)
+            others = [f for f in files if Path(f).resolve() != path.resolve()]
+            report = run_validation([*others, Path(tmp)], paths.ONTOLOGY, paths.SHAPES)
+        finally:
+            os.unlink(tmp)
+        if not report.conforms:
+            first = report.violations[0]
+            raise InputError(f"with the new links the data would not validate ({first.focus}: {first.message}); "
+                             "nothing was written", str(path))
+
+    written = wd.write_links(links, [Path(f) for f in files], endpoint, check=still_valid)
+    for path, file_links in written.items():
+        for link in file_links:
+            _echo_err(f"linked {link.entity.short} to wd:{link.item} in {_display_path(str(path))}")
+
+
+@cli.command()
+@_wikidata_options
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default=None,
+              help="Turtle file to write (atomically). Default: standard output.")
+@_data_option
+def enrich(names, endpoint, timeout, cache_dir, refresh, output, data):
+    """Fetch population, labels (en, uk, ru) and coordinates of the linked Wikidata items.
+
+    The result is a separate Turtle file whose statements are about the Wikidata items
+    only, so it never overwrites a curated fact; load it next to the data, e.g.
+    'kg query NAME --data data/events.ttl --data wikidata.ttl'.
+    """
+    from . import wikidata as wd
+    from .atomic import write_atomic
+
+    _, chosen, _ = _select_entities(data, names)
+    content = wd.enrich(chosen, _wikidata_engine(endpoint, timeout, cache_dir, refresh), endpoint)
+    if output is None or str(output) == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(output, content)
+        _echo_err(f"wrote {_display_path(str(output))} ({len(content):,} bytes)")
     return EXIT_OK
 
 

@@ -441,12 +441,16 @@ def json_ld(quads: list[ox.Quad]) -> bytes:
 
     nodes = []
     pending = sorted((s for s in props if s not in inline), key=_subject_key)
-    while pending:
+    while True:
         for s in pending:
             if s not in done:
                 done.add(s)
                 nodes.append(node(s, 0))
-        pending = sorted((s for s in props if s not in done), key=_subject_key)[:1]  # cycles of blank nodes
+        # Blank nodes not reached yet sit in cycles (or beyond the nesting limit): one of them
+        # becomes a top-level node, which reaches the rest.
+        pending = sorted((s for s in props if s not in done), key=_subject_key)[:1]
+        if not pending:
+            break
     doc = {"@context": ctx, "@graph": [_ordered(n) for n in nodes]}
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 

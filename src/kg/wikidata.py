@@ -66,7 +66,7 @@ PREFIX schema: <http://schema.org/>
 
 
 def qid(iri: str) -> str:
-    return iri[len(WD):] if iri.startswith(WD) else iri
+    return iri.removeprefix(WD)
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -101,11 +101,11 @@ class Entity:
     lat: float | None = None
     lon: float | None = None
     items: tuple[str, ...] = ()
+    label: str | None = None  # the English rdfs:label
 
     @property
     def name(self) -> str:
-        en = [t for t, lang in self.labels if lang == "en"]
-        return en[0] if en else (self.labels[0][0] if self.labels else self.iri)
+        return self.label or (self.labels[0][0] if self.labels else self.iri)
 
     @property
     def short(self) -> str:
@@ -141,6 +141,8 @@ def entities(store: ox.Store) -> list[Entity]:
         f["classes"].add(row["class"].value)
         if row["label"] is not None and row["label"].language in ("en", "uk", "ru"):
             f["labels"].add((row["label"].value, row["label"].language))
+            if row["labelKind"].value == "label" and row["label"].language == "en":
+                f["label"] = row["label"].value
         if row["item"] is not None:
             f["items"].add(qid(row["item"].value))
         if row["oblastLabel"] is not None:
@@ -157,7 +159,7 @@ def entities(store: ox.Store) -> list[Entity]:
         kind = next(KINDS[c][0] for c in sorted(f["classes"]))
         out.append(Entity(iri, kind, tuple(sorted(f["classes"])), tuple(sorted(f["labels"])),
                           f.get("oblast_label"), f.get("oblast_item"), f.get("lat"), f.get("lon"),
-                          tuple(sorted(f["items"]))))
+                          tuple(sorted(f["items"])), f.get("label")))
     return out
 
 
@@ -450,7 +452,7 @@ def write_links(links: list[Link], files: Sequence[str | Path], endpoint: str,
     file: the caller validates the new data there. A file that changed since it was read is
     not overwritten.
     """
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     by_file: dict[Path, list[Link]] = defaultdict(list)
     for link in links:
         home = next((Path(f) for f in files if link.entity.iri in rdfio.subject_lines(f)), None)
@@ -501,7 +503,7 @@ def enrich(selected: list[Entity], engine, endpoint: str, when: dt.datetime | No
     from .export import canonical, turtle
     from .remote import redact
 
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     items = sorted({q for e in selected for q in e.items if _QID.match(q)}, key=lambda q: int(q[1:]))
     allowed = {WD + q for q in items}
     keep = {RDFS + "label", WDT + "P1082", WDT + "P625"}
@@ -526,5 +528,19 @@ def enrich(selected: list[Entity], engine, endpoint: str, when: dt.datetime | No
     return header.encode("utf-8") + turtle(canonical(quads))
 
 
-__all__ = ["WIKIDATA_SPARQL", "Entity", "Candidate", "Proposal", "Check", "Link", "entities", "load_entities",
-           "find_entity", "candidates", "check_links", "links_to_write", "write_links", "enrich"]
+__all__ = [
+    "WIKIDATA_SPARQL",
+    "Candidate",
+    "Check",
+    "Entity",
+    "Link",
+    "Proposal",
+    "candidates",
+    "check_links",
+    "enrich",
+    "entities",
+    "find_entity",
+    "links_to_write",
+    "load_entities",
+    "write_links",
+]

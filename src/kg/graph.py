@@ -59,6 +59,45 @@ class LocalEngine:
             return turtle(ox.Quad(t.subject, t.predicate, t.object) for t in answer)
 
 
+class RdflibEngine:
+    """rdflib's in-memory SPARQL engine: the reference the differential tests and the benchmark
+    compare the embedded store with. Slow on large graphs; never the default."""
+
+    def __init__(self, graph):
+        self.graph = graph
+
+    @classmethod
+    def load(cls, files: Sequence[str | Path]) -> RdflibEngine:
+        return cls(rdfio.to_rdflib(q for f in files for q in rdfio.parse_file(f)))
+
+    def select(self, text: str) -> Result:
+        import rdflib
+
+        try:
+            answer = self.graph.query(text)
+        except Exception as e:  # noqa: BLE001 - rdflib raises many unrelated types for bad queries
+            raise QueryError(f"rdflib could not run the query: {e}") from None
+        if answer.type == "ASK":
+            return Result((), (), bool(answer.askAnswer))
+        variables = tuple(str(v) for v in answer.vars)
+        rows = []
+        for solution in answer:
+            row = {}
+            for v, value in zip(variables, solution):
+                if value is None:
+                    continue
+                if isinstance(value, rdflib.URIRef):
+                    row[v] = Term("uri", str(value))
+                elif isinstance(value, rdflib.BNode):
+                    row[v] = Term("bnode", str(value))
+                elif value.language:
+                    row[v] = Term.literal(str(value), lang=value.language.lower())
+                else:
+                    row[v] = Term.literal(str(value), str(value.datatype) if value.datatype else None)
+            rows.append(row)
+        return Result(variables, tuple(rows))
+
+
 @contextmanager
 def _engine_errors():
     """Turn pyoxigraph's parse and evaluation errors into QueryError."""
@@ -85,10 +124,20 @@ class KnowledgeGraph:
 
     @classmethod
     def load(cls, data: Sequence[str | Path] | None = None, *, ontology: str | Path | None = None,
-             queries: str | Path | None = None) -> KnowledgeGraph:
-        """Load data files (default: the bundled data) with the ontology into an embedded store."""
+             queries: str | Path | None = None, cache: bool = True,
+             cache_dir: str | Path | None = None) -> KnowledgeGraph:
+        """Load data files (default: the bundled data) with the ontology into an embedded store.
+
+        With ``cache`` (the default) the store is built once per content of the data, ontology
+        and shapes files and kept on disk (see :mod:`kg.store`); without, it is built in memory.
+        """
         files = list(data) if data else paths.default_data_files()
-        store = rdfio.load_store([*files, ontology or paths.ONTOLOGY])
+        if cache:
+            from .store import open_cached
+
+            store = open_cached([*files, ontology or paths.ONTOLOGY], extra=[paths.SHAPES], cache_dir=cache_dir)
+        else:
+            store = rdfio.load_store([*files, ontology or paths.ONTOLOGY])
         return cls(LocalEngine(store), Catalogue.load(queries or paths.QUERIES_DIR))
 
     @classmethod

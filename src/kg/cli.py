@@ -60,7 +60,10 @@ def _ontology_option(f):
               help="SHACL shapes file (default: the bundled ontology/shapes.ttl).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Report format: text for people, json for machines.")
-def validate(files, ontology, shapes, fmt):
+@click.option("--engine", type=click.Choice(["fast", "pyshacl"]), default="fast", show_default=True,
+              help="fast: the shapes run as SPARQL on an embedded Oxigraph store (same results, for large data); "
+                   "pyshacl: the reference validator.")
+def validate(files, ontology, shapes, fmt, engine):
     """Check data files against the ontology and SHACL shapes.
 
     FILES (or folders of .ttl/.nt/... files) default to the bundled data. Files are parsed strictly first (errors name
@@ -72,7 +75,7 @@ def validate(files, ontology, shapes, fmt):
     from .validate import validate as run_validation
 
     report = run_validation(_expand(files) or paths.default_data_files(), ontology or paths.ONTOLOGY,
-                            shapes or paths.SHAPES)
+                            shapes or paths.SHAPES, engine=engine)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

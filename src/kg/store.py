@@ -47,24 +47,35 @@ def content_key(files: Sequence[Path]) -> str:
     return h.hexdigest()[:32]
 
 
-def _load_file(store: ox.Store, path: Path, first: bool) -> None:
-    """Bulk-load one file strictly, with errors that name file:line:column."""
+def load_file(store: ox.Store, path: Path, *, first: bool, graph=None, bulk: bool = True) -> None:
+    """Load one file strictly into ``graph`` (default graph), with errors that name file:line:column.
+
+    Blank node labels are local to a file: every file after the first that uses ``_:`` labels
+    is read with fresh blank nodes, so that its ``_:b1`` is not the first file's.
+    """
     fmt = rdfio.rdf_format(path)
     base = path.resolve().as_uri()
+    graph = graph if graph is not None else ox.DefaultGraph()
     try:
         head = next(iter(ox.parse(path=str(path), format=fmt, base_iri=base)), None)
         if head is None:
             raise InputError("the file holds no triples (empty or only comments/prefixes)", str(path))
         if first or b"_:" not in path.read_bytes():
-            store.bulk_load(path=str(path), format=fmt, base_iri=base, to_graph=ox.DefaultGraph())
+            loader = store.bulk_load if bulk else store.load
+            loader(path=str(path), format=fmt, base_iri=base, to_graph=graph)
         else:
-            # Blank node labels are local to a file: a later file's _:b1 is not the first file's.
-            store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
-                              for q in ox.parse(path=str(path), format=fmt, base_iri=base, rename_blank_nodes=True))
+            store.extend(ox.Quad(q.subject, q.predicate, q.object, graph)
+                         for q in ox.parse(path=str(path), format=fmt, base_iri=base, rename_blank_nodes=True))
     except SyntaxError as e:
         raise rdfio._syntax_error(path, e) from None
     except UnicodeDecodeError:
         raise InputError("the file is not valid UTF-8", str(path)) from None
+    except FileNotFoundError:
+        raise InputError("no such file", str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not an RDF file", str(path)) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", str(path)) from None
 
 
 def build(files: Sequence[Path], target: Path) -> None:
@@ -72,7 +83,7 @@ def build(files: Sequence[Path], target: Path) -> None:
     store = ox.Store(str(target))
     try:
         for i, path in enumerate(files):
-            _load_file(store, path, first=i == 0)
+            load_file(store, path, first=i == 0)
         store.flush()
     finally:
         del store

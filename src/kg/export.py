@@ -136,19 +136,21 @@ def export(dataset: dict[str, list[ox.Quad]], fmt: Format) -> bytes:
     if fmt.is_dataset:
         quads = [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(GRAPHS[g]))
                  for g, qs in dataset.items() for q in qs]
+    elif all(isinstance(q.graph_name, ox.DefaultGraph) for q in dataset["data"]):
+        quads = dataset["data"]  # new Quad objects cost seconds on millions of statements
     else:
         quads = [ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in dataset["data"]]
-    quads = canonical(quads)
     if fmt.name == "turtle":
         return turtle(quads)
-    if fmt.name == "nt":
-        return _sorted_lines(ox.serialize(quads, format=ox.RdfFormat.N_TRIPLES))
-    if fmt.name == "nquads":
-        return _sorted_lines(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
     if fmt.name == "trig":
         return trig(quads)
     if fmt.name == "json-ld":
         return json_ld(quads)
+    quads = canonical(quads)
+    if fmt.name == "nt":
+        return _sorted_lines(ox.serialize(quads, format=ox.RdfFormat.N_TRIPLES))
+    if fmt.name == "nquads":
+        return _sorted_lines(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
     return _rdflib_serialize(quads, fmt)
 
 
@@ -198,47 +200,61 @@ _RDF_TYPE = RDF + "type"
 
 
 class _TurtleWriter:
+    """Sorted Turtle: statements grouped by subject (subjects, predicates and objects in the order
+    of their text, ``a`` first), IRIs shortened with the prefixes, and blank nodes that hang off
+    one subject nested as ``[ ... ]``. pyoxigraph escapes every literal. ``labelled`` tells
+    whether a blank node label had to be written (then the output is stable only if the labels
+    are: see :func:`turtle`)."""
+
     def __init__(self, quads: list[ox.Quad], prefixes: dict[str, str]):
         self.prefixes = sorted(prefixes.items(), key=lambda kv: -len(kv[1]))  # longest namespace wins
         self.used: set[str] = set()
-        self.names: dict[str, str] = {}
-        self.props: dict[object, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-        refs: dict[object, int] = defaultdict(int)
+        self.names: dict[ox.NamedNode, str] = {}
+        self.labelled = False
+        self.props: dict[object, list[ox.Quad]] = defaultdict(list)
+        refs: dict[ox.BlankNode, int] = defaultdict(int)
+        blank = ox.BlankNode
         for q in quads:
-            self.props[q.subject][q.predicate.value].append(q.object)
-            if isinstance(q.object, ox.BlankNode):
+            self.props[q.subject].append(q)
+            if isinstance(q.object, blank):
                 refs[q.object] += 1
         self.inline = {b for b, n in refs.items() if n == 1}
         self.done: set = set()
+        self._type = ox.NamedNode(_RDF_TYPE)
+        self._string = ox.NamedNode(XSD + "string")
+        self._lang = ox.NamedNode(RDF + "langString")
+        self._integer = ox.NamedNode(XSD + "integer")
+        self._decimal = ox.NamedNode(XSD + "decimal")
+        self._boolean = ox.NamedNode(XSD + "boolean")
 
-    def iri(self, value: str) -> str:
-        name = self.names.get(value)
+    def iri(self, node: ox.NamedNode) -> str:
+        """A prefixed name where the local part allows it, else ``<IRI>``."""
+        name = self.names.get(node)
         if name is None:
-            name = f"<{value}>" if ">" not in value else str(ox.NamedNode(value))
+            value = node.value
+            name = str(node)
             for prefix, ns in self.prefixes:
                 if value.startswith(ns) and _LOCAL.match(value[len(ns):]):
                     name = f"{prefix}:{value[len(ns):]}"
+                    self.used.add(prefix)
                     break
-            self.names[value] = name
-        if ":" in name and not name.startswith("<"):
-            self.used.add(name.split(":", 1)[0])
+            self.names[node] = name
         return name
 
     def literal(self, lit: ox.Literal) -> str:
-        if lit.language:
+        datatype = lit.datatype
+        if datatype == self._string or datatype == self._lang:
             return str(lit)
-        dt = lit.datatype.value
-        if dt == XSD + "string":
-            return str(lit)
-        if (dt == XSD + "integer" and _INTEGER.match(lit.value)) or (dt == XSD + "decimal" and _DECIMAL.match(lit.value)):
-            return lit.value
-        if dt == XSD + "boolean" and lit.value in ("true", "false"):
-            return lit.value
-        return str(ox.Literal(lit.value)) + "^^" + self.iri(dt)
+        value = lit.value
+        if (datatype == self._integer and _INTEGER.match(value)) or \
+                (datatype == self._decimal and _DECIMAL.match(value)) or \
+                (datatype == self._boolean and value in ("true", "false")):
+            return value
+        return str(ox.Literal(value)) + "^^" + self.iri(datatype)
 
     def term(self, t, level: int) -> str:
         if isinstance(t, ox.NamedNode):
-            return self.iri(t.value)
+            return self.iri(t)
         if isinstance(t, ox.Literal):
             return self.literal(t)
         if t in self.inline and t not in self.done and level <= _MAX_NESTING:
@@ -246,36 +262,47 @@ class _TurtleWriter:
             if t not in self.props:
                 return "[]"
             return "[\n" + self.predicates(t, level + 1) + "\n" + "    " * level + "]"
+        self.labelled = True
         return str(t)
 
     def predicates(self, subject, level: int) -> str:
         pad = "    " * level
-        props = self.props[subject]
-        order = sorted(props, key=lambda p: (p != _RDF_TYPE, p))
-        parts = []
-        for p in order:
-            verb = "a" if p == _RDF_TYPE else self.iri(p)
-            objects = sorted(props[p], key=lambda o: (isinstance(o, ox.BlankNode), str(o)))
-            parts.append(f"{pad}{verb} " + " , ".join(self.term(o, level) for o in objects))
-        return " ;\n".join(parts)
+        # " a" sorts before every other verb; the pairs are sorted by their text.
+        pairs = sorted({(" a" if q.predicate == self._type else self.iri(q.predicate), self.term(q.object, level))
+                        for q in self.props[subject]})
+        lines: list[str] = []
+        current = None
+        for verb, obj in pairs:
+            if verb == current:
+                lines[-1] += " , " + obj
+            else:
+                lines.append(f"{pad}{verb.lstrip()} {obj}")
+                current = verb
+        return " ;\n".join(lines)
+
+    def head(self, subject) -> str:
+        if isinstance(subject, ox.NamedNode):
+            return self.iri(subject)
+        self.labelled = True
+        return str(subject)
 
     def blocks(self) -> list[str]:
-        """One text block per top-level subject, in order."""
+        """One text block per top-level subject, in order (IRIs first, by their text)."""
         blocks = []
-        pending = sorted((s for s in self.props if s not in self.inline), key=_subject_key)
+        pending = sorted(((isinstance(s, ox.BlankNode), self.head(s), s) for s in self.props if s not in self.inline),
+                         key=lambda entry: entry[:2])
         while True:
-            for s in pending:
+            for _, head, s in pending:
                 if s in self.done:
                     continue
                 self.done.add(s)
-                head = self.iri(s.value) if isinstance(s, ox.NamedNode) else str(s)
                 blocks.append(f"{head}\n{self.predicates(s, 1)} .\n")
             # Blank nodes left over sit in cycles or beyond the nesting limit: write them with labels.
-            pending = sorted((s for s in self.props if s not in self.done), key=_subject_key)
-            if not pending:
+            left = sorted((s for s in self.props if s not in self.done), key=str)[:1]
+            if not left:
                 return blocks
-            self.inline.difference_update(pending[:1])
-            pending = pending[:1]
+            self.inline.difference_update(left)
+            pending = [(True, self.head(left[0]), left[0])]
 
 
 def _header(used: set[str]) -> str:
@@ -284,14 +311,29 @@ def _header(used: set[str]) -> str:
 
 
 def turtle(quads: Iterable[ox.Quad]) -> bytes:
-    """Sorted, stable Turtle of the statements (graph names ignored), with the project's prefixes."""
-    writer = _TurtleWriter(list(quads), PREFIXES)
+    """Sorted, stable Turtle of the statements (graph names ignored), with the project's prefixes.
+
+    Blank nodes that hang off one subject are nested, so their labels never show; only when a
+    blank node must be written with a label (shared, unreferenced or in a cycle) are the labels
+    made canonical first (RDFC-1.0), which costs time on large graphs.
+    """
+    quads = quads if isinstance(quads, list) else list(quads)
+    writer = _TurtleWriter(quads, PREFIXES)
     body = "\n".join(writer.blocks())
+    if writer.labelled:
+        writer = _TurtleWriter(canonical(quads), PREFIXES)
+        body = "\n".join(writer.blocks())
     return (_header(writer.used) + body).encode("utf-8")
 
 
 def trig(quads: Iterable[ox.Quad]) -> bytes:
     """Sorted, stable TriG: one block per named graph (graphs in IRI order), Turtle inside."""
+    quads = list(quads)
+    out = _trig(quads)
+    return out if out is not None else _trig(canonical(quads), labels_ok=True)
+
+
+def _trig(quads: list[ox.Quad], labels_ok: bool = False) -> bytes | None:
     by_graph: dict[str, list[ox.Quad]] = defaultdict(list)
     for q in quads:
         by_graph["" if isinstance(q.graph_name, ox.DefaultGraph) else str(q.graph_name)].append(q)
@@ -300,6 +342,8 @@ def trig(quads: Iterable[ox.Quad]) -> bytes:
     for name in sorted(by_graph):
         writer = _TurtleWriter(by_graph[name], PREFIXES)
         text = "\n".join(writer.blocks())
+        if writer.labelled and not labels_ok:
+            return None
         used |= writer.used
         if name:
             text = "".join(("    " + line if line.strip() else line) for line in text.splitlines(keepends=True))
@@ -389,8 +433,18 @@ class _Compactor:
 
 
 def json_ld(quads: list[ox.Quad]) -> bytes:
-    """Compacted JSON-LD: short keys from the shipped context, blank nodes embedded, sorted."""
+    """Compacted JSON-LD: short keys from the shipped context, blank nodes embedded, sorted.
+
+    As in :func:`turtle`, blank node labels are made canonical only when one must be written.
+    """
+    quads = list(quads)
+    out, labelled = _json_ld(quads)
+    return _json_ld(canonical(quads))[0] if labelled else out
+
+
+def _json_ld(quads: list[ox.Quad]) -> tuple[bytes, bool]:
     ctx = context()
+    labelled = False
     c = _Compactor(ctx)
     props: dict[object, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     refs: dict[object, int] = defaultdict(int)
@@ -402,17 +456,21 @@ def json_ld(quads: list[ox.Quad]) -> bytes:
     done: set = set()
 
     def ref(term, depth):
+        nonlocal labelled
         if isinstance(term, ox.BlankNode):
             if term in inline and term not in done and depth < _MAX_NESTING:
                 done.add(term)
                 return node(term, depth + 1, with_id=False)
+            labelled = True
             return {"id": str(term)}
         return {"id": c.id(term.value)}
 
     def node(subject, depth, with_id=True):
+        nonlocal labelled
         out: dict = {}
         if with_id:
             out["id"] = c.id(subject.value) if isinstance(subject, ox.NamedNode) else str(subject)
+            labelled = labelled or isinstance(subject, ox.BlankNode)
         for p, objects in props.get(subject, {}).items():
             if p == RDF + "type" and all(isinstance(o, (ox.NamedNode, ox.BlankNode)) for o in objects):
                 out["type"] = [c.vocab_value(o.value) if isinstance(o, ox.NamedNode) else str(o) for o in objects]
@@ -452,7 +510,7 @@ def json_ld(quads: list[ox.Quad]) -> bytes:
         if not pending:
             break
     doc = {"@context": ctx, "@graph": [_ordered(n) for n in nodes]}
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), labelled
 
 
 def _single(value):

@@ -173,6 +173,18 @@ def _load_graph(data, endpoint=None, timeout=None, graphs=(), wikidata_endpoint=
     return KnowledgeGraph.load(list(data) or None)
 
 
+def _emit(content: bytes, output: Path | None, what: str) -> None:
+    """Write bytes to standard output, or atomically to a file (then say so on stderr)."""
+    from .atomic import write_atomic
+
+    if output is None or str(output) == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomic(output, content)
+        _echo_err(f"wrote {_display_path(str(output))} ({what}{len(content):,} bytes)")
+
+
 def _write_result(result, fmt: str) -> None:
     from .results import serialize
 
@@ -317,7 +329,6 @@ def export(fmt, output, data, list_formats):
     event (date, places, oblasts, lat, lon, kinds, tactics, killed, wounded, source URLs).
     """
     from . import export as ex
-    from .atomic import write_atomic
 
     if list_formats:
         rows = [(f.name, f.media_type, f.extension, ", ".join(f.aliases)) for f in ex.formats().values()]
@@ -328,14 +339,7 @@ def export(fmt, output, data, list_formats):
         return EXIT_OK
     to_stdout = output is None or str(output) == "-"
     form = ex.resolve_format(fmt, None if to_stdout else output)
-    content = ex.export(ex.load_dataset(list(data) or None), form)
-    if to_stdout:
-        stream = sys.stdout.buffer
-        stream.write(content)
-        stream.flush()
-    else:
-        write_atomic(output, content)
-        _echo_err(f"wrote {_display_path(str(output))} ({form.name}, {len(content):,} bytes)")
+    _emit(ex.export(ex.load_dataset(list(data) or None), form), output, f"{form.name}, ")
     return EXIT_OK
 
 
@@ -537,16 +541,9 @@ def enrich(names, endpoint, timeout, cache_dir, refresh, output, data):
     'kg query NAME --data data/events.ttl --data wikidata.ttl'.
     """
     from . import wikidata as wd
-    from .atomic import write_atomic
 
     _, chosen, _ = _select_entities(data, names)
-    content = wd.enrich(chosen, _wikidata_engine(endpoint, timeout, cache_dir, refresh), endpoint)
-    if output is None or str(output) == "-":
-        sys.stdout.buffer.write(content)
-        sys.stdout.buffer.flush()
-    else:
-        write_atomic(output, content)
-        _echo_err(f"wrote {_display_path(str(output))} ({len(content):,} bytes)")
+    _emit(wd.enrich(chosen, _wikidata_engine(endpoint, timeout, cache_dir, refresh), endpoint), output, "")
     return EXIT_OK
 
 
@@ -566,16 +563,9 @@ def synth(events, seed, output):
     forces in about a third of the events, casualty claims, some events in two places.
     Every name says it is synthetic.
     """
-    from .atomic import write_atomic
     from .synth import generate
 
-    content = generate(events, seed).encode("utf-8")
-    if output is None or str(output) == "-":
-        sys.stdout.buffer.write(content)
-        sys.stdout.buffer.flush()
-    else:
-        write_atomic(output, content)
-        _echo_err(f"wrote {_display_path(str(output))} ({events:,} events, {len(content):,} bytes)")
+    _emit(generate(events, seed).encode("utf-8"), output, f"{events:,} events, ")
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -30,16 +31,22 @@ def rdf_format(path: Path) -> ox.RdfFormat:
     return fmt
 
 
-def _read_bytes(path: Path) -> bytes:
+@contextmanager
+def file_errors(path: Path):
+    """Turn the operating system's errors while reading ``path`` into InputError."""
     try:
-        data = path.read_bytes()
+        yield
     except FileNotFoundError:
         raise InputError("no such file", str(path)) from None
     except IsADirectoryError:
         raise InputError("is a directory, not an RDF file", str(path)) from None
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(path)) from None
-    return data
+        raise InputError(f"cannot read: {e.strerror or e}", str(path)) from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    with file_errors(path):
+        return path.read_bytes()
 
 
 def parse_file(path: str | Path) -> list[ox.Quad]:

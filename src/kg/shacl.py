@@ -280,7 +280,7 @@ class Validator:
                 value = focus if value_is_focus else _get(row, "value")
                 msg = message or f"{component} not met"
                 if template:
-                    msg = re.sub(r"\{[?$](\w+)\}", lambda m: _lexical(_get(row, m.group(1))), msg)
+                    msg = re.sub(r"\{[?$](\w+)\}", lambda m, row=row: _lexical(_get(row, m.group(1))), msg)
                 yield Found(focus, msg, component, path_text, value)
 
         self.queries.append((text, results))

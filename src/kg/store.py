@@ -33,16 +33,9 @@ def content_key(files: Sequence[Path]) -> str:
     h = hashlib.sha256(f"kg {__version__} pyoxigraph {ox.__version__}\n".encode())
     for path in files:
         h.update(path.name.encode() + b"\0")
-        try:
-            with path.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-        except FileNotFoundError:
-            raise InputError("no such file", str(path)) from None
-        except IsADirectoryError:
-            raise InputError("is a directory, not an RDF file", str(path)) from None
-        except OSError as e:
-            raise InputError(f"cannot read: {e.strerror}", str(path)) from None
+        with rdfio.file_errors(path), path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
         h.update(b"\0\0")
     return h.hexdigest()[:32]
 
@@ -57,7 +50,8 @@ def load_file(store: ox.Store, path: Path, *, first: bool, graph=None, bulk: boo
     base = path.resolve().as_uri()
     graph = graph if graph is not None else ox.DefaultGraph()
     try:
-        head = next(iter(ox.parse(path=str(path), format=fmt, base_iri=base)), None)
+        with rdfio.file_errors(path):
+            head = next(iter(ox.parse(path=str(path), format=fmt, base_iri=base)), None)
         if head is None:
             raise InputError("the file holds no triples (empty or only comments/prefixes)", str(path))
         if first or b"_:" not in path.read_bytes():
@@ -70,10 +64,6 @@ def load_file(store: ox.Store, path: Path, *, first: bool, graph=None, bulk: boo
         raise rdfio._syntax_error(path, e) from None
     except UnicodeDecodeError:
         raise InputError("the file is not valid UTF-8", str(path)) from None
-    except FileNotFoundError:
-        raise InputError("no such file", str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not an RDF file", str(path)) from None
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", str(path)) from None
 

@@ -228,32 +228,35 @@ class Validator:
         for component, expr in self._value_constraints(prop, "?value"):
             self._add(f"SELECT ?this ?value WHERE {{ {targets} ?this {path} ?value . FILTER(!{expr}) }}",
                       component, message, path_text)
-        n = self.g.one(prop, SH + "minCount")
-        if n is not None and int(n.value) > 0:
-            self._add(f"SELECT ?this WHERE {{ {targets} OPTIONAL {{ ?this {path} ?value }} }} "
-                      f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {int(n.value)})",
-                      "MinCountConstraintComponent", message, path_text)
-        n = self.g.one(prop, SH + "maxCount")
-        if n is not None:
-            self._add(f"SELECT ?this WHERE {{ {targets} ?this {path} ?value }} "
-                      f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {int(n.value)})",
-                      "MaxCountConstraintComponent", message, path_text)
+        self._count(prop, "minCount", targets, path, None, message, path_text)
+        self._count(prop, "maxCount", targets, path, None, message, path_text)
         qualified = self.g.one(prop, SH + "qualifiedValueShape")
         if qualified is not None:
             ok = self._conforms(qualified, "?value")
-            n = self.g.one(prop, SH + "qualifiedMinCount")
-            if n is not None:
-                self._add(f"SELECT ?this WHERE {{ {targets} OPTIONAL {{ ?this {path} ?value FILTER({ok}) }} }} "
-                          f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {int(n.value)})",
-                          "QualifiedMinCountConstraintComponent", message, path_text)
-            n = self.g.one(prop, SH + "qualifiedMaxCount")
-            if n is not None:
-                self._add(f"SELECT ?this WHERE {{ {targets} ?this {path} ?value FILTER({ok}) }} "
-                          f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {int(n.value)})",
-                          "QualifiedMaxCountConstraintComponent", message, path_text)
+            self._count(prop, "qualifiedMinCount", targets, path, ok, message, path_text)
+            self._count(prop, "qualifiedMaxCount", targets, path, ok, message, path_text)
         for v in self.g.all(prop, SH + "hasValue"):
             self._add(f"SELECT ?this WHERE {{ {targets} FILTER NOT EXISTS {{ ?this {path} {_term(v)} }} }}",
                       "HasValueConstraintComponent", message, path_text)
+
+    def _count(self, prop, key: str, targets: str, path: str, ok: str | None, message, path_text) -> None:
+        """sh:minCount / sh:maxCount (``ok`` None) or their qualified forms: one GROUP BY query.
+
+        A minimum also counts focus nodes with no value at all (OPTIONAL); a minimum of 0 is no
+        constraint."""
+        n = self.g.one(prop, SH + key)
+        if n is None:
+            return
+        limit = int(n.value)
+        minimum = key.lower().endswith("mincount")
+        if minimum and limit <= 0:
+            return
+        values = f"?this {path} ?value" + (f" FILTER({ok})" if ok else "")
+        pattern = f"OPTIONAL {{ {values} }}" if minimum else values
+        component = key[0].upper() + key[1:] + "ConstraintComponent"
+        self._add(f"SELECT ?this WHERE {{ {targets} {pattern} }} "
+                  f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {'<' if minimum else '>'} {limit})",
+                  component, message, path_text)
 
     def _compile_sparql(self, constraint, targets: str) -> None:
         select = self.g.one(constraint, SH + "select")

@@ -189,6 +189,7 @@ def _validate_fast(data: Sequence[str | Path], ontology: str | Path, validator) 
 
 def _vocabulary_problems_store(store) -> Iterable[dict]:
     """The vocabulary check of :func:`_vocabulary_problems`, as SPARQL over the data and ontology graphs."""
+    import pyoxigraph as ox
 
     def rows(query: str):
         return list(store.query(_PROLOGUE + query))
@@ -220,26 +221,15 @@ def _vocabulary_problems_store(store) -> Iterable[dict]:
                          FILTER(?t = ?domain || EXISTS {{ GRAPH <{_ONTOLOGY}> {{ ?t rdfs:subClassOf+ ?domain }} }}) }}
                      }}"""):
         missing[(r["s"], r["domain"].value)].append(shorten(r["p"].value))
+    rdf_type, data_graph = ox.NamedNode(RDF + "type"), ox.NamedNode(_DATA)
     for (s, domain), found_props in sorted(missing.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
-        types = sorted(shorten(q.object.value) for q in store.quads_for_pattern(s, _RDF_TYPE(), None, _DATA_GRAPH())
-                       if hasattr(q.object, "value") and not str(q.object).startswith("_:"))
+        types = sorted(shorten(q.object.value) for q in store.quads_for_pattern(s, rdf_type, None, data_graph)
+                       if isinstance(q.object, ox.NamedNode))
         what = "has no type" if not types else "is typed " + ", ".join(types)
         found_props = sorted(set(found_props))
         yield {"focus": s, "message": f"Carries {', '.join(found_props)} (properties of {shorten(domain)}) but "
                f"{what}; add 'a {shorten(domain)}' or fix the type.",
                "constraint": "DomainType", "path": found_props[0]}
-
-
-def _RDF_TYPE():
-    import pyoxigraph as ox
-
-    return ox.NamedNode(RDF + "type")
-
-
-def _DATA_GRAPH():
-    import pyoxigraph as ox
-
-    return ox.NamedNode(_DATA)
 
 
 class _ParentFinder:

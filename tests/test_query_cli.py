@@ -120,6 +120,8 @@ def test_hostile_values_match_nothing_and_change_nothing(kg, value):
 def test_hostile_values_never_reach_the_query_text_unescaped(kg):
     q = kg.catalogue.get("protests-in-oblast")
     text = q.bind({"oblast": 'x" } UNION { ?s ?p ?o } #'})
+    assert 'LCASE(STR("x\\" } UNION { ?s ?p ?o } #"))' in text and "?_oblast" not in text
+    text = q.bind({"oblast": 'x" } UNION { ?s ?p ?o } #'}, inline=False)
     assert 'VALUES (?__lang ?_oblast) { ("en" "x\\" } UNION { ?s ?p ?o } #") }' in text
 
 
@@ -150,10 +152,13 @@ def test_integer_parameters_are_validated(tmp_path):
 
 
 def test_parameters_bind_the_same_text_for_every_backend(kg):
-    # The binding is plain SPARQL text (a VALUES block first in the WHERE group), so a remote
-    # endpoint receives exactly what the embedded store runs.
+    # The binding is plain SPARQL text, so a remote endpoint receives exactly what the embedded
+    # store runs: constants in the FILTERs, unset optional parameters left unbound.
     q = kg.catalogue.get("gunfire-on-protesters")
     text = q.bind({"oblast": "Kherson Oblast"})
+    assert 'LCASE(STR("Kherson Oblast"))' in text and 'COALESCE("en", "en")' in text
+    assert "VALUES (?" not in text and "!BOUND(?__from_xsd_date)" in text
+    text = q.bind({"oblast": "Kherson Oblast"}, inline=False)
     assert text.index("VALUES (?__lang ?__oblast)") < text.index("?event a kg:ProtestEvent")
 
 

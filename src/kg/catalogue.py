@@ -104,7 +104,7 @@ class Query:
         hint = f"; it takes {', '.join(names)}" if names else "; it takes no parameters"
         raise ParameterError(f"query '{self.name}' has no parameter '{name}'{hint}")
 
-    def bind(self, values: dict) -> str:
+    def bind(self, values: dict, inline: bool = True) -> str:
         """The query text with parameter values bound (defaults applied, types checked)."""
         given = {self.param(str(k)).name: v for k, v in values.items() if v is not None}
         terms: dict[str, Term] = {}
@@ -116,7 +116,7 @@ class Query:
                                          f"pass -p {p.name} VALUE")
                 continue
             terms[p.variable] = p.convert(value)
-        return sparqltext.bind_values(self.text, terms)
+        return sparqltext.bind_values(self.text, terms, inline)
 
 
 def _split_header(text: str) -> tuple[str, int]:

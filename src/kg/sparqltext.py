@@ -1,11 +1,13 @@
 """Reading SPARQL text without executing it: tokens, parameters, the query form, safety checks,
-and binding parameter values as a VALUES block.
+and binding parameter values into the text.
 
-Why bind with VALUES at the start of the WHERE group: rdflib's ``initBindings`` binds before
-evaluation in memory but becomes a trailing VALUES block on remote stores, and the two can give
-different rows (a trailing VALUES joins after OPTIONAL, FILTER and GROUP BY). Putting the block
-first inside the outermost group gives every engine the same query text and the same meaning:
-the values are joined before any FILTER or OPTIONAL of that group is evaluated. Values are
+Why bind in the text, as if by a VALUES block first in the WHERE group: rdflib's
+``initBindings`` binds before evaluation in memory but becomes a trailing VALUES block on remote
+stores, and the two can give different rows (a trailing VALUES joins after OPTIONAL, FILTER and
+GROUP BY). Binding first inside the outermost group gives every engine the same query text and
+the same meaning: the values are joined before any FILTER or OPTIONAL of that group is
+evaluated. Where that meaning allows it, the value replaces the variable (see
+:func:`bind_values`), which lets the engine use it as a constant. Values are
 written by :meth:`kg.terms.Term.to_sparql`, which escapes every literal and validates every
 IRI, so a value can never change the query's structure.
 """
@@ -207,14 +209,95 @@ def _is_short_construct(text: str) -> bool:
     return False
 
 
-def bind_values(text: str, values: dict[str, Term]) -> str:
-    """Return the query with ``VALUES (?v ...) { (term ...) }`` first in its WHERE group."""
+def bind_values(text: str, values: dict[str, Term], inline: bool = True) -> str:
+    """Return the query with parameter values bound.
+
+    A variable whose every occurrence is in a FILTER of the outermost WHERE group (anything
+    inside that FILTER, EXISTS patterns included) or a triple-pattern term of that group is
+    replaced by its value: there the replacement means exactly what a VALUES block first in the
+    group means, and engines can use the constant (Oxigraph pushes such filters down to the
+    index scans; joined from VALUES it evaluates them after the whole join). Any other variable
+    (in the projection, a BIND, a nested group, SELECT *) is bound by
+    ``VALUES (?v ...) { (term ...) }`` first in the WHERE group; ``inline=False`` binds every
+    variable so (the tests compare the two).
+    """
     if not values:
         return text
-    names = " ".join(f"?{name}" for name in values)
-    terms = " ".join(term.to_sparql() for term in values.values())
-    pos = _where_group_open(text)
-    return f"{text[:pos]} VALUES ({names}) {{ ({terms}) }} {text[pos:]}"
+    places = _substitution_places(text, set(values)) if inline else {}
+    edits = sorted(((start, end, name) for name in values for start, end in places.get(name) or ()), reverse=True)
+    rest = {name: term for name, term in values.items() if places.get(name) is None}
+    pos = _where_group_open(text) if rest else 0  # before every substituted place
+    for start, end, name in edits:
+        # BOUND takes a variable, not a value: BOUND(?v) of a bound ?v is true.
+        constant = "true" if text[start] != "?" and text[start] != "$" else values[name].to_sparql()
+        text = text[:start] + constant + text[end:]
+    if rest:
+        names = " ".join(f"?{name}" for name in rest)
+        terms = " ".join(term.to_sparql() for term in rest.values())
+        text = f"{text[:pos]} VALUES ({names}) {{ ({terms}) }} {text[pos:]}"
+    return text
+
+
+def _substitution_places(text: str, names: set[str]) -> dict[str, list[tuple[int, int]] | None]:
+    """For each variable, the spans a constant replaces (see bind_values), or None.
+
+    A span is the variable itself, or ``BOUND(?v)`` as a whole."""
+    places: dict[str, list[tuple[int, int]] | None] = {name: [] for name in names}
+    try:
+        group_open = _where_group_open(text)
+    except QueryError:
+        return {name: None for name in names}
+    if _selects_all(text):
+        return {name: None for name in names}
+    depth = 0  # brackets of any kind, counted from the outermost WHERE group's '{'
+    filter_depth: int | None = None  # depth of the bracket that opened the current top-level FILTER
+    awaiting_filter = closed = False
+    prev: Token | None = None
+    toks = list(tokens(text))
+    for i, t in enumerate(toks):
+        if t.start < group_open or closed:
+            if t.kind == "var" and t.text[1:] in names:
+                places[t.text[1:]] = None  # projection, CONSTRUCT template, GROUP BY, ORDER BY...
+            continue
+        if t.kind == "open":
+            depth += 1
+            if awaiting_filter:
+                filter_depth, awaiting_filter = depth, False
+        elif t.kind == "close":
+            if depth == filter_depth:
+                filter_depth = None
+            depth -= 1
+            closed = depth < 0
+        elif t.kind == "word" and depth == 0 and t.text.upper() == "FILTER":
+            awaiting_filter = True
+        elif t.kind == "var" and t.text[1:] in names:
+            name = t.text[1:]
+            after_keyword = prev is not None and prev.kind == "word" and prev.text.upper() in ("VALUES", "GRAPH")
+            in_triple = depth == 0 and not awaiting_filter and not after_keyword
+            found = places[name]
+            if found is not None and filter_depth is not None and _bound_call(toks, i):
+                found.append((toks[i - 2].start, toks[i + 1].start + 1))
+            elif found is not None and (filter_depth is not None or in_triple):
+                found.append((t.start, t.start + len(t.text)))
+            else:
+                places[name] = None
+        prev = t
+    return places
+
+
+def _bound_call(toks: list[Token], i: int) -> bool:
+    """Whether toks[i] is the variable of ``BOUND ( ?v )``."""
+    return (i >= 2 and i + 1 < len(toks) and toks[i - 2].kind == "word" and toks[i - 2].text.upper() == "BOUND"
+            and toks[i - 1].text == "(" and toks[i + 1].text == ")")
+
+
+def _selects_all(text: str) -> bool:
+    """SELECT * (or SELECT DISTINCT *): every variable of the pattern is projected."""
+    words = [t.text.upper() for t in tokens(text)]
+    if "SELECT" not in words:
+        return False
+    following = [w for w in words[words.index("SELECT") + 1:] if w not in ("DISTINCT", "REDUCED")]
+    return bool(following) and following[0] == "*"
 
 
 def calls_service(text: str) -> bool:

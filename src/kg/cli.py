@@ -14,6 +14,7 @@ import click
 
 from . import __version__, paths
 from .errors import KgError
+from .results import FORMATS
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 
@@ -134,9 +135,9 @@ def _display_path(p: str) -> str:
 # --- queries, query, sparql ----------------------------------------------------------------
 
 def _format_option(f):
-    return click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table",
+    return click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table",
                         show_default=True,
-                        help="table for people; csv, tsv and json are the SPARQL 1.1 results formats.")(f)
+                        help="table for people; csv, tsv, json and xml are the SPARQL 1.1 results formats.")(f)
 
 
 def _endpoint_options(f):
@@ -566,6 +567,57 @@ def synth(events, seed, output):
     from .synth import generate
 
     _emit(generate(events, seed).encode("utf-8"), output, f"{events:,} events, ")
+    return EXIT_OK
+
+
+# --- serve ------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+@_data_option
+@click.option("--timeout", type=click.FloatRange(min=0.1, max=3600), default=20.0, show_default=True,
+              metavar="SECONDS", help="Time limit per query; a query over it is stopped and answered with 503.")
+@click.option("--max-rows", type=click.IntRange(min=1, max=10_000_000), default=10_000, show_default=True,
+              help="Rows (or triples) per answer; more are cut and the answer says so (KG-Truncated header).")
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=3, show_default=True,
+              help="Query worker processes: how many queries run at once.")
+@click.option("--quiet", is_flag=True, help="Do not log each request.")
+def serve(host, port, data, timeout, max_rows, workers, quiet):
+    """Serve the graph over HTTP until interrupted: web pages, the canned queries, and a
+    read-only SPARQL 1.1 endpoint.
+
+    \b
+    /                    overview: map and timeline of the events, the questions
+    /queries[.json]      the canned queries, as forms (or JSON)
+    /queries/NAME        run one: ?param=value; NAME.json and NAME.csv for machines
+    /id/...              a page per event, place, source... with its facts and sources
+    /sparql              SPARQL 1.1 Protocol (GET/POST); JSON, XML, CSV, TSV, Turtle, JSON-LD
+
+    Nothing can be changed (updates get 403), nothing is fetched from elsewhere (SERVICE,
+    LOAD, FROM get 400), and every query runs in a worker process under the time limit.
+    """
+    from .server import Service, make_server
+
+    service = Service.start(data or None, workers=workers, timeout=timeout, max_rows=max_rows)
+    try:
+        try:
+            server = make_server(service, host, port, quiet=quiet)
+        except OSError as e:
+            raise KgError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+        shown = f"[{server.server_address[0]}]" if ":" in server.server_address[0] else server.server_address[0]
+        click.echo(f"Serving {len(data) or 'the bundled'} data file{'s' if len(data) != 1 else ''} at "
+                   f"http://{shown}:{server.server_address[1]}/  (SPARQL endpoint: /sparql; Ctrl-C stops)", err=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            _echo_err("Stopped.")
+        finally:
+            server.server_close()
+    finally:
+        service.close()
     return EXIT_OK
 
 

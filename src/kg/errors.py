@@ -5,7 +5,8 @@ The library raises these; only ``kg.cli`` prints them and picks an exit code.
     KgError                  base class: anything the user can fix
     ├── InputError           a data, ontology, shapes or query file cannot be read or parsed
     ├── QueryError           a query is unknown, malformed, or not allowed to run
-    │   └── ParameterError   a query parameter is unknown, missing or has a bad value
+    │   ├── ParameterError   a query parameter is unknown, missing or has a bad value
+    │   └── QueryTimeout     a query ran longer than its time limit and was stopped
     └── EndpointError        a remote SPARQL endpoint failed or answered something unusable
 
 This module imports nothing from the package.
@@ -40,6 +41,10 @@ class QueryError(KgError):
 
 class ParameterError(QueryError):
     """A query parameter is unknown, missing, or has a value of the wrong type."""
+
+
+class QueryTimeout(QueryError):
+    """A query ran longer than its time limit and was stopped (its worker process was killed)."""
 
 
 class EndpointError(KgError):

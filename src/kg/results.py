@@ -1,7 +1,8 @@
 """Query results, engine-neutral, and their standard serialisations.
 
-``json`` is the SPARQL 1.1 Query Results JSON format, ``csv`` and ``tsv`` the SPARQL 1.1
-CSV/TSV formats, ``table`` an aligned text table for people.
+``json`` is the SPARQL 1.1 Query Results JSON format, ``xml`` the SPARQL Query Results XML
+format, ``csv`` and ``tsv`` the SPARQL 1.1 CSV/TSV formats, ``table`` an aligned text table
+for people.
 """
 
 from __future__ import annotations
@@ -9,12 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
 
 from .namespaces import shorten
 from .terms import Term
 
-FORMATS = ("table", "csv", "tsv", "json")
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+FORMATS = ("table", "csv", "tsv", "json", "xml")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ def serialize(result: Result, fmt: str) -> str:
     """Serialise a result in one of FORMATS."""
     if fmt == "json":
         return json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "xml":
+        return to_xml(result)
     if result.boolean is not None:
         return {"csv": "_askResult\r\n{}\r\n", "tsv": "?_askResult\n{}\n"}.get(fmt, "{}\n").format(
             "true" if result.boolean else "false")
@@ -58,6 +65,45 @@ def serialize(result: Result, fmt: str) -> str:
     if fmt == "table":
         return table(result)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    # XML 1.0 cannot carry these characters at all, not even escaped; they become U+FFFD.
+    return escape(_XML_ILLEGAL.sub("\ufffd", value))
+
+
+def to_xml(result: Result) -> str:
+    """The SPARQL Query Results XML Format (https://www.w3.org/TR/rdf-sparql-XMLres/)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
+    if result.boolean is not None:
+        out += ["  <head/>", f"  <boolean>{'true' if result.boolean else 'false'}</boolean>", "</sparql>"]
+        return "\n".join(out) + "\n"
+    out.append("  <head>")
+    out += [f'    <variable name={quoteattr(v)}/>' for v in result.variables]
+    out += ["  </head>", "  <results>"]
+    for row in result.rows:
+        out.append("    <result>")
+        for v in result.variables:
+            term = row.get(v)
+            if term is None:
+                continue
+            if term.kind == "uri":
+                value = f"<uri>{_xml_text(term.value)}</uri>"
+            elif term.kind == "bnode":
+                value = f"<bnode>{_xml_text(term.value)}</bnode>"
+            elif term.lang:
+                value = f"<literal xml:lang={quoteattr(term.lang)}>{_xml_text(term.value)}</literal>"
+            elif term.datatype and term.datatype != XSD_STRING:
+                value = f"<literal datatype={quoteattr(term.datatype)}>{_xml_text(term.value)}</literal>"
+            else:
+                value = f"<literal>{_xml_text(term.value)}</literal>"
+            out.append(f"      <binding name={quoteattr(v)}>{value}</binding>")
+        out.append("    </result>")
+    out += ["  </results>", "</sparql>"]
+    return "\n".join(out) + "\n"
 
 
 def _csv_value(term: Term | None) -> str:

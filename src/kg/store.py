@@ -82,6 +82,12 @@ def build(files: Sequence[Path], target: Path) -> None:
 def open_cached(files: Sequence[str | Path], extra: Sequence[str | Path] = (), cache_dir: str | Path | None = None,
                 ) -> ox.Store:
     """A read-only store of ``files`` (loaded) keyed also by ``extra`` (hashed only, e.g. shapes)."""
+    return ox.Store.read_only(str(cached_path(files, extra, cache_dir)))
+
+
+def cached_path(files: Sequence[str | Path], extra: Sequence[str | Path] = (), cache_dir: str | Path | None = None,
+                ) -> Path:
+    """The folder of the published store of ``files`` (built first if needed); see open_cached."""
     files = [Path(f) for f in files]
     key = content_key([*files, *(Path(f) for f in extra)])
     root = Path(cache_dir) if cache_dir else default_folder()
@@ -105,7 +111,7 @@ def open_cached(files: Sequence[str | Path], extra: Sequence[str | Path] = (), c
         os.utime(final)  # most recently used
     except OSError:
         pass
-    return ox.Store.read_only(str(final))
+    return final
 
 
 def _prune(stores: Path, keep: Path) -> None:

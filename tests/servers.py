@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -136,3 +137,61 @@ def reply(handler, status: int, body: bytes = b"", content_type: str = "applicat
     handler.wfile.flush()
     if length is not None and length != len(body):
         handler.close_connection = True
+
+
+class KgServe:
+    """``kg serve`` as a real process on 127.0.0.1 (port chosen by the server, read from its message)."""
+
+    def __init__(self, *args: str, env: dict | None = None):
+        import os
+        import queue
+        import re
+
+        self.process = subprocess.Popen([sys.executable, "-m", "kg", "serve", "--port", "0", *args],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                        env={**os.environ, **(env or {})})
+        lines: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+
+        def read():
+            for line in self.process.stderr:
+                self.stderr.append(line)
+                lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    raise RuntimeError("kg serve exited: " + "".join(self.stderr)) from None
+                continue
+            found = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+            if found:
+                self.base = found.group(1)
+                self.banner = line
+                return
+        self.stop()
+        raise RuntimeError("kg serve did not start within 60 s: " + "".join(self.stderr))
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 30):
+    """(status, headers, body) of one request; HTTP errors are answers too."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()

@@ -524,7 +524,8 @@ class Service:
         files = {p.name: p for p in STATIC.iterdir()} if STATIC.is_dir() else {}
         if name not in files:
             raise HttpError(404, f"no static file {name}")
-        kind = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}.get(
+        kind = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                ".svg": "image/svg+xml"}.get(
             files[name].suffix, "application/octet-stream")
         return Response(200, files[name].read_bytes(), kind, {"Cache-Control": "max-age=3600"})
 
@@ -656,6 +657,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(_text(400, "bad Content-Length"), method)
             if n < 0 or n > MAX_BODY:
                 self.close_connection = True
+                if 0 < n <= 64 * MAX_BODY:  # read it, so that the client gets the answer, not a broken pipe
+                    while n > 0:
+                        chunk = self.rfile.read(min(n, 1 << 16))
+                        if not chunk:
+                            break
+                        n -= len(chunk)
                 return self._send(_text(413, f"the request body is over {MAX_BODY:,} bytes"), method)
             body = self.rfile.read(n)
         elif self.headers.get("Transfer-Encoding", "").lower() == "chunked":

@@ -126,6 +126,7 @@ def layout(lang: str, title: str, body: str, path: str = "/", params: dict | Non
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)} · {_e(t(lang, "title"))}</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/style.css">
 <script src="/static/app.js" defer></script>
 </head>

@@ -83,7 +83,7 @@ def test_query_help_shows_description_and_parameters(capsys):
     (["query", "protests-on-date", "-p", "dat", "2022-03-06"], "has no parameter 'dat'; it takes date, lang"),
     (["query", "timeline", "-p", "lang", "de"], "parameter 'lang': 'de' is not one of en, uk"),
     (["query", "timeline", "-p", "lang", "en", "-p", "lang", "uk"], "given twice"),
-    (["query", "timeline", "--format", "xml"], "Invalid value for '--format'"),
+    (["query", "timeline", "--format", "yaml"], "Invalid value for '--format'"),
     (["sparql", "INSERT DATA { <http://a> <http://b> <http://c> }"], "INSERT is a SPARQL Update"),
     (["sparql", "PREFIX x: <http://x/> DELETE WHERE { ?s ?p ?o }"], "DELETE is a SPARQL Update"),
     (["sparql", "LOAD <http://example.org/data.ttl>"], "LOAD is a SPARQL Update"),

@@ -423,3 +423,15 @@ def test_pages_load_nothing_from_elsewhere(server):
         for ref in re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', page):
             assert ref.startswith("/static/"), (path, ref)
             assert get(server, ref)[0] == 200
+
+
+def test_xml_results_read_back_by_an_independent_parser(server, kg):
+    import rdflib.query
+
+    text = kg.catalogue.get("casualties").bind({"lang": "uk"})
+    body = ask(server, text, accept="application/sparql-results+xml")[2]
+    parsed = rdflib.query.Result.parse(io.BytesIO(body), format="xml")
+    want = kg.sparql(text)
+    assert [str(v) for v in parsed.vars] == list(want.variables)
+    got = [{str(k): (str(v), getattr(v, "language", None)) for k, v in row.asdict().items()} for row in parsed]
+    assert got == [{k: (t.value, t.lang) for k, t in row.items()} for row in want.rows]

@@ -18,7 +18,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def _quick_start_commands() -> list[str]:
     section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
     assert len(blocks) == 1, "the quick start must be one fenced code block"
     return [line for line in blocks[0].splitlines() if line.strip()]
 
@@ -55,8 +55,8 @@ def test_every_query_is_documented(query):
 
 
 def _console_examples():
-    for block in re.findall(r"```console\n(.*?)```", README, re.S):
-        commands = re.split(r"^\$ ", block, flags=re.M)[1:]
+    for block in re.findall(r"```console\n(.*?)```", README, re.DOTALL):
+        commands = re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]
         for chunk in commands:
             command, _, output = chunk.partition("\n")
             yield command, [l for l in output.splitlines() if l != "..."]

@@ -3,7 +3,6 @@ read-only, no outbound requests, the time limit, the caps, the canned queries an
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -19,7 +18,7 @@ from kg.remote import parse_results_json
 from kg.results import serialize
 
 from .servers import FaultServer, KgServe, http
-from .test_differential import CATALOGUE, cases
+from .test_differential import cases
 from .test_remote import comparable
 
 MAX_ROWS = 100
@@ -297,7 +296,7 @@ def test_the_row_cap_is_signalled(server, kg):
 def test_missing_query_is_a_400_for_machines_and_a_form_for_people(server):
     status, _, body = get(server, "/sparql", Accept="application/sparql-results+json")
     assert status == 400 and b"query" in body
-    status, headers, body = get(server, "/sparql", Accept="text/html")
+    status, _, body = get(server, "/sparql", Accept="text/html")
     assert status == 200 and b"<textarea" in body
 
 
@@ -435,3 +434,28 @@ def test_xml_results_read_back_by_an_independent_parser(server, kg):
     assert [str(v) for v in parsed.vars] == list(want.variables)
     got = [{str(k): (str(v), getattr(v, "language", None)) for k, v in row.asdict().items()} for row in parsed]
     assert got == [{k: (t.value, t.lang) for k, t in row.items()} for row in want.rows]
+
+
+def test_hostile_data_is_escaped_on_every_page(tmp_path):
+    data = tmp_path / "hostile.ttl"
+    data.write_text("""@prefix kg: <https://w3id.org/resistance-kg/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://w3id.org/resistance-kg/id/event/x> a kg:ProtestEvent ;
+    rdfs:label "<script>alert(1)</script>"@en ;
+    kg:date "2022-03-05"^^xsd:date ;
+    kg:source <javascript:alert(2)> .
+""", encoding="utf-8")
+    s = KgServe("--data", str(data), "--quiet", env={"KG_CACHE_DIR": str(tmp_path / "cache")})
+    try:
+        assert "Serving 1 data file at" in s.banner
+        for path in ("/", "/id/event/x", "/queries/events", "/sparql?format=html&query="
+                     + urllib.parse.quote("SELECT * WHERE { ?s ?p ?o }")):
+            status, _, body = get(s, path)
+            page = body.decode()
+            assert status == 200, path
+            assert "<script>alert" not in page and 'href="javascript:' not in page, path
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in get(s, "/id/event/x")[2].decode()
+    finally:
+        s.stop()
+    assert s.process.returncode == 0

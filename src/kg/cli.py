@@ -599,8 +599,14 @@ def serve(host, port, data, timeout, max_rows, workers, quiet):
     Nothing can be changed (updates get 403), nothing is fetched from elsewhere (SERVICE,
     LOAD, FROM get 400), and every query runs in a worker process under the time limit.
     """
+    import signal
+
     from .server import Service, make_server
 
+    def stop(signum, frame):  # SIGTERM (a service manager, docker stop) stops as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     service = Service.start(data or None, workers=workers, timeout=timeout, max_rows=max_rows)
     try:
         try:

@@ -278,8 +278,9 @@ class Service:
 
     def sparql_page(self, params, text: str | None) -> Response:
         lang = _lang(params)
-        query_text = text or "SELECT ?event ?date WHERE {\n  ?event a <%sProtestEvent> ;\n    <%sdate> ?date .\n}\n" \
-                                "ORDER BY ?date\nLIMIT 20" % (KG, KG)
+        example = (f"PREFIX kg: <{KG}>\nSELECT ?event ?date WHERE {{\n  ?event a kg:ProtestEvent ;\n"
+                   "         kg:date ?date .\n}\nORDER BY ?date\nLIMIT 20")
+        query_text = text or example
         body = (f'<p>{web._e(web.t(lang, "sparql_intro"))}</p><form method="get" action="/sparql">'
                 f'<label for="sparql-text">{web._e(web.t(lang, "query_text"))}</label>'
                 f'<textarea id="sparql-text" name="query" rows="10" cols="80" spellcheck="false">{web._e(query_text)}'
@@ -503,8 +504,9 @@ class Service:
               OPTIONAL {{ ?s rdfs:label ?sLabel }} OPTIONAL {{ ?p rdfs:label ?pLabel }} }}""", 2_000)
         title, html_facts = _facts_html(lang, facts)
         e = web._e
-        body = [f'<p class="iri"><code>{e(iri)}</code> · <a href="/sparql?{_urlencode({"query": f"DESCRIBE {subject}", "format": "turtle"})}">'
-                f'{e(web.t(lang, "as_turtle"))}</a></p>',
+        describe = "/sparql?" + _urlencode({"query": f"DESCRIBE {subject}", "format": "turtle"})
+        body = [(f'<p class="iri"><code>{e(iri)}</code> · <a href="{e(describe)}">'
+                 f'{e(web.t(lang, "as_turtle"))}</a></p>'),
                 f'<h2>{e(web.t(lang, "facts"))}</h2>{html_facts}']
         is_event = any(r["p"].value == web.RDF_TYPE and r["o"].value == KG + "ProtestEvent" for r in facts.rows)
         if is_event:
@@ -593,11 +595,7 @@ def _facts_html(lang: str, facts: Result) -> tuple[str, str]:
 
     def show(term: Term) -> str:
         if term.kind == "uri":
-            text = _best_label(labels.get(term.value, {}), lang, web.shorten(term.value))
-            href = web.local_href(term.value)
-            if href:
-                return f'<a href="{e(web.with_lang(href, {}, lang))}">{e(text)}</a>'
-            return f'<a href="{e(term.value)}" rel="noopener noreferrer">{e(text)}</a>'
+            return web.link(term.value, _best_label(labels.get(term.value, {}), lang, web.shorten(term.value)), lang)
         if term.kind == "bnode":
             inner = blanks.get(term.value, {})
             items = "".join(f"<li>{e(_best_label(labels.get(bp, {}), lang, web.shorten(bp)))}: "
@@ -632,9 +630,7 @@ def _incoming_html(lang: str, incoming: Result) -> str:
             item["p"][r["pLabel"].lang or ""] = r["pLabel"].value
     items = []
     for (s, p), lab in sorted(seen.items()):
-        href = web.local_href(s)
-        text = _best_label(lab["s"], lang, web.shorten(s))
-        link = f'<a href="{e(web.with_lang(href, {}, lang))}">{e(text)}</a>' if href else e(text)
+        link = web.link(s, _best_label(lab["s"], lang, web.shorten(s)), lang)
         items.append(f'<li>{link} <span class="hint">({e(_best_label(lab["p"], lang, web.shorten(p)))})</span></li>')
     return f'<ul class="incoming">{"".join(items)}</ul>'
 
@@ -691,28 +687,28 @@ class Handler(BaseHTTPRequestHandler):
         if method != "HEAD":
             self.wfile.write(response.body)
 
-    def do_GET(self):  # noqa: N802 - http.server's names
+    def do_GET(self):
         self._respond("GET")
 
-    def do_HEAD(self):  # noqa: N802
+    def do_HEAD(self):
         self._respond("HEAD")
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self._respond("POST")
 
-    def do_PUT(self):  # noqa: N802
+    def do_PUT(self):
         self._respond("PUT")
 
-    def do_DELETE(self):  # noqa: N802
+    def do_DELETE(self):
         self._respond("DELETE")
 
-    def do_PATCH(self):  # noqa: N802
+    def do_PATCH(self):
         self._respond("PATCH")
 
-    def do_OPTIONS(self):  # noqa: N802
+    def do_OPTIONS(self):
         self._respond("OPTIONS")
 
-    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+    def log_message(self, format, *args):
         if not self.quiet:
             super().log_message(format, *args)
 

@@ -149,16 +149,22 @@ def error_block(lang: str, message: str) -> str:
 
 # --- values and tables --------------------------------------------------------------------------
 
+def link(iri: str, text: str, lang: str | None = None) -> str:
+    """A link to a resource: its page here, or the IRI itself if it is http(s); else plain text
+    (an IRI such as ``javascript:…`` in someone's data never becomes a link)."""
+    href = local_href(iri)
+    if href:
+        return f'<a href="{_e(with_lang(href, {}, lang) if lang else href)}">{_e(text)}</a>'
+    if iri.startswith(("http://", "https://")):
+        return f'<a href="{_e(iri)}" rel="noopener noreferrer">{_e(text)}</a>'
+    return _e(text)
+
+
 def cell(term: Term | None) -> str:
     if term is None:
         return ""
     if term.kind == "uri":
-        href = local_href(term.value)
-        if href:
-            return f'<a href="{_e(href)}">{_e(shorten(term.value))}</a>'
-        if term.value.startswith(("http://", "https://")):
-            return f'<a href="{_e(term.value)}" rel="noopener noreferrer">{_e(shorten(term.value))}</a>'
-        return _e(term.value)
+        return link(term.value, shorten(term.value))
     if term.kind == "bnode":
         return _e("_:" + term.value)
     return _e(term.value)

@@ -7,7 +7,9 @@ import io
 import json
 import re
 import threading
+import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from SPARQLWrapper import CSV, JSON, JSONLD, TSV, TURTLE, XML, SPARQLWrapper
@@ -459,3 +461,35 @@ def test_hostile_data_is_escaped_on_every_page(tmp_path):
     finally:
         s.stop()
     assert s.process.returncode == 0
+
+
+def test_a_yasgui_style_request(server):
+    # YASGUI posts a form with a charset and accepts anything after JSON.
+    status, headers, body = http("POST", server.base + "/sparql", urllib.parse.urlencode(
+        {"query": COUNT, "infer": "true"}).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+         "Accept": "application/sparql-results+json,*/*;q=0.9", "Origin": "https://yasgui.triply.cc"})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
+    assert int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) == triples(server)
+
+
+def test_sigterm_stops_the_server_and_its_workers(tmp_path):
+    import signal
+    import subprocess
+
+    s = KgServe("--quiet", "--workers", "2", env={"KG_CACHE_DIR": str(tmp_path)})
+    children = subprocess.run(["pgrep", "-P", str(s.process.pid)], check=False, capture_output=True, text=True).stdout.split()
+    assert len(children) >= 2
+    s.process.send_signal(signal.SIGTERM)
+    assert s.process.wait(timeout=20) == 0
+    def running(pid):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        except (FileNotFoundError, IndexError):
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if running(pid)], "a worker outlived the server"

@@ -143,6 +143,14 @@ def test_sparqlwrapper_construct_as_turtle_and_json_ld(server, kg):
         assert {(str(s), str(o)) for s, _, o in g} == want and len(g) == len(want)
 
 
+def test_sparqlwrapper_construct_with_its_default_format(server, kg):
+    # SPARQLWrapper asks for XML unless told otherwise, which for CONSTRUCT means RDF/XML.
+    sw = SPARQLWrapper(server.base + "/sparql")
+    sw.setQuery("CONSTRUCT WHERE { ?e a <https://w3id.org/resistance-kg/ontology#ProtestEvent> }")
+    graph = sw.queryAndConvert()
+    assert len(graph) == len(kg.sparql("SELECT ?e WHERE { ?e a <https://w3id.org/resistance-kg/ontology#ProtestEvent> }").rows)
+
+
 def test_describe_answers_turtle(server):
     status, headers, body = ask(server, "DESCRIBE <https://w3id.org/resistance-kg/id/event/kherson-2022-03-05>",
                                 accept="text/turtle")

@@ -24,7 +24,7 @@ from pathlib import Path
 from .errors import KgError, QueryError, QueryTimeout
 from .results import Result
 
-RDF_FORMATS = ("turtle", "json-ld", "n-triples")
+RDF_FORMATS = ("turtle", "json-ld", "n-triples", "rdf-xml")
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,13 @@ def _serialise(quads, rdf_format: str) -> bytes:
 
     if rdf_format == "json-ld":
         return export.json_ld(quads)
-    if rdf_format == "n-triples":
+    if rdf_format in ("n-triples", "rdf-xml"):
         import pyoxigraph as ox
 
-        return b"".join(sorted(ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
-                               .splitlines(keepends=True)))
+        triples = [q.triple for q in export.canonical(quads)]
+        if rdf_format == "rdf-xml":
+            return ox.serialize(triples, format=ox.RdfFormat.RDF_XML)
+        return b"".join(sorted(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)))
     return export.turtle(quads)
 
 

@@ -44,15 +44,17 @@ ROW_TYPES = {
     "text/csv": "csv", "text/tab-separated-values": "tsv", "text/html": "html",
 }
 RDF_TYPES = {"text/turtle": "turtle", "application/x-turtle": "turtle", "application/ld+json": "json-ld",
-             "application/n-triples": "n-triples", "text/plain": "n-triples", "text/html": "turtle"}
+             "application/n-triples": "n-triples", "text/plain": "n-triples", "application/rdf+xml": "rdf-xml",
+             "text/html": "turtle"}
 MEDIA = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
          "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
          "html": "text/html; charset=utf-8", "turtle": "text/turtle; charset=utf-8",
-         "json-ld": "application/ld+json", "n-triples": "application/n-triples"}
+         "json-ld": "application/ld+json", "n-triples": "application/n-triples", "rdf-xml": "application/rdf+xml"}
 # ?format= / ?output= (SPARQLWrapper and browsers' links), overriding Accept.
 FORMAT_NAMES = {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
                 "html": "html", "turtle": "turtle", "ttl": "turtle", "json-ld": "json-ld", "jsonld": "json-ld",
-                "nt": "n-triples", "n-triples": "n-triples", "ntriples": "n-triples"}
+                "nt": "n-triples", "n-triples": "n-triples", "ntriples": "n-triples", "rdf": "rdf-xml",
+                "rdfxml": "rdf-xml", "rdf-xml": "rdf-xml"}
 
 
 @dataclass
@@ -245,6 +247,8 @@ class Service:
             return self.sparql_page(params, text)
         if fmt_param:
             fmt = FORMAT_NAMES.get(fmt_param.lower())
+            if fmt == "xml" and not rows_form:
+                fmt = "rdf-xml"  # SPARQLWrapper's default format=xml asks for RDF/XML for CONSTRUCT
             if fmt is None or fmt not in offers.values():
                 raise HttpError(400, f"format {fmt_param!r} is not offered for {form}; use one of "
                                      + ", ".join(sorted({k for k, v in FORMAT_NAMES.items() if v in offers.values()})))

@@ -501,3 +501,14 @@ def test_sigterm_stops_the_server_and_its_workers(tmp_path):
     while any(running(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in children if running(pid)], "a worker outlived the server"
+
+
+def test_bad_data_files_stop_serve_with_the_file_and_line(tmp_path, capsys):
+    from kg.cli import main
+
+    bad = tmp_path / "bad.ttl"
+    bad.write_text('@prefix ex: <http://e/> .\nex:a ex:b "unterminated .\n', encoding="utf-8")
+    assert main(["serve", "--data", str(bad), "--port", "0"]) == 2
+    assert f"{bad}:2:11: invalid Turtle" in capsys.readouterr().err
+    assert main(["serve", "--data", str(tmp_path / "missing.ttl"), "--port", "0"]) == 2
+    assert "missing.ttl: no such file" in capsys.readouterr().err

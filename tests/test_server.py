@@ -362,6 +362,14 @@ def test_bad_parameters_are_a_400_naming_them(server, path, message):
     assert status == 400 and message in body.decode()
 
 
+def test_a_query_with_required_parameters_first_shows_its_form(server):
+    for path in ("/queries/protests-on-date", "/queries/protests-on-date?lang=uk"):
+        status, _, body = get(server, path)
+        assert status == 200 and b'type="date"' in body and b"<table" not in body
+    status, _, body = get(server, "/queries/protests-on-date?date=2022-03-06&lang=uk")
+    assert status == 200 and "Нова Каховка".encode() in body
+
+
 def test_unknown_query_is_a_404_with_a_suggestion(server):
     status, _, body = get(server, "/queries/gunfire.json")
     assert status == 404 and b"did you mean 'gunfire-on-protesters'" in body

@@ -342,7 +342,7 @@ class Service:
             raise HttpError(400, f"query '{name}' calls a remote endpoint (SERVICE); this server makes no "
                                  f"outbound requests. Run it with: kg query {name} --allow-service")
         missing = [p for p in query.params if p.required and p.name not in values]
-        if ext == "" and missing and not params:
+        if ext == "" and missing and not set(values) - {"lang"}:  # nothing asked yet: show the form
             return self._query_page(query, lang, values, None, None)
         try:
             text = query.bind(values)

@@ -646,6 +646,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     service: Service  # set by make_server
     quiet = False
+    timeout = 60  # seconds a client may stay silent (idle keep-alive, a slow body) before it is dropped
 
     def _respond(self, method: str) -> None:
         length = self.headers.get("Content-Length")

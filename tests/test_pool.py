@@ -63,7 +63,9 @@ def test_busy_when_every_worker_is_taken(store):
     with WorkerPool(store, workers=1, timeout=2, wait=0.2) as pool:
         slow = threading.Thread(target=lambda: pytest.raises(QueryTimeout, pool.run, SLOW, max_rows=1))
         slow.start()
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while pool._idle.qsize() and time.monotonic() < deadline:  # until the slow query holds the worker
+            time.sleep(0.01)
         with pytest.raises(Busy, match="busy"):
             pool.run(COUNT, max_rows=1)
         slow.join()

@@ -9,10 +9,9 @@ import time
 
 import pytest
 
-from kg import paths
 from kg.errors import QueryError, QueryTimeout
 from kg.pool import Busy, WorkerPool
-from kg.store import cached_path
+from kg.store import graph_store
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -20,8 +19,7 @@ COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    return cached_path([*paths.default_data_files(), paths.ONTOLOGY], extra=[paths.SHAPES],
-                       cache_dir=tmp_path_factory.mktemp("pool-cache"))
+    return graph_store(cache_dir=tmp_path_factory.mktemp("pool-cache"))
 
 
 def count(pool) -> int:

@@ -250,3 +250,14 @@ def test_remote_queries_need_explicit_permission(tmp_path):
         graph.run("remote")
     with pytest.raises(EndpointError, match="cannot reach http://127.0.0.1:1/sparql"):
         graph.run("remote", allow_service=True)  # allowed, but nothing listens on port 1
+
+
+def test_updates_raise_a_typed_read_only_error(kg):
+    from kg.errors import ReadOnlyError
+
+    for text in ("INSERT DATA { <http://a> <http://b> <http://c> }", "LOAD <http://example.org/x>", "DROP ALL"):
+        with pytest.raises(ReadOnlyError, match="read-only"):
+            kg.sparql(text)
+    with pytest.raises(QueryError, match="not a SPARQL query") as e:
+        kg.sparql("HELLO")
+    assert not isinstance(e.value, ReadOnlyError)

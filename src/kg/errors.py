@@ -6,6 +6,7 @@ The library raises these; only ``kg.cli`` prints them and picks an exit code.
     ├── InputError           a data, ontology, shapes or query file cannot be read or parsed
     ├── QueryError           a query is unknown, malformed, or not allowed to run
     │   ├── ParameterError   a query parameter is unknown, missing or has a bad value
+    │   ├── ReadOnlyError    the text is a SPARQL Update: nothing is ever changed
     │   └── QueryTimeout     a query ran longer than its time limit and was stopped
     └── EndpointError        a remote SPARQL endpoint failed or answered something unusable
 
@@ -41,6 +42,10 @@ class QueryError(KgError):
 
 class ParameterError(QueryError):
     """A query parameter is unknown, missing, or has a value of the wrong type."""
+
+
+class ReadOnlyError(QueryError):
+    """The text is a SPARQL Update (INSERT, DELETE, LOAD...): only queries run, nothing is changed."""
 
 
 class QueryTimeout(QueryError):

@@ -135,9 +135,9 @@ class KnowledgeGraph:
         """
         files = list(data) if data else paths.default_data_files()
         if cache:
-            from .store import open_cached
+            from .store import graph_store
 
-            store = open_cached([*files, ontology or paths.ONTOLOGY], extra=[paths.SHAPES], cache_dir=cache_dir)
+            store = ox.Store.read_only(str(graph_store(files, ontology, cache_dir)))
         else:
             store = rdfio.load_store([*files, ontology or paths.ONTOLOGY])
         return cls(LocalEngine(store), Catalogue.load(queries or paths.QUERIES_DIR))

@@ -24,9 +24,6 @@ from pathlib import Path
 from .errors import KgError, QueryError, QueryTimeout
 from .results import Result
 
-RDF_FORMATS = ("turtle", "json-ld", "n-triples", "rdf-xml")
-
-
 @dataclass(frozen=True)
 class Answer:
     """What a worker sends back: rows (``result``) or serialised triples (``body``)."""

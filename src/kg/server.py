@@ -23,17 +23,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from . import __version__, paths, sparqltext, web
 from .catalogue import Catalogue, Query
-from .errors import KgError, ParameterError, QueryError, QueryTimeout
-from .namespaces import ID, KG
+from .errors import KgError, ParameterError, QueryError, QueryTimeout, ReadOnlyError
+from .namespaces import ID, KG, XSD
 from .pool import Busy, WorkerPool
 from .results import Result, serialize
 from .terms import Term
 
 MAX_BODY = 1 << 20  # bytes of a POST body; a query is at most sparqltext.MAX_QUERY_CHARS anyway
+XSD_DATE = XSD + "date"
 MAP_LIMIT = 2000  # markers drawn on the overview map
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -147,10 +148,9 @@ class Service:
     def start(cls, files: Sequence[str | Path] | None = None, *, cache_dir: str | Path | None = None,
               workers: int = 3, timeout: float = 20.0, max_rows: int = 10_000) -> Service:
         """Build or open the cached store of ``files`` (default: the bundled data) and start the workers."""
-        from .store import cached_path
+        from .store import graph_store
 
-        files = [Path(f) for f in files] if files else paths.default_data_files()
-        store = cached_path([*files, paths.ONTOLOGY], extra=[paths.SHAPES], cache_dir=cache_dir)
+        store = graph_store(files, cache_dir=cache_dir)
         catalogue = Catalogue.load(paths.QUERIES_DIR)
         return cls(WorkerPool(store, workers=workers, timeout=timeout), catalogue, max_rows=max_rows)
 
@@ -235,12 +235,12 @@ class Service:
         refusal = outbound_refusal(text)
         if refusal:
             raise HttpError(400, f"query: {refusal}")
-        form = sparqltext.query_form(text)
-        if form in sparqltext.UPDATE_WORDS:
-            raise HttpError(403, f"{form} is a SPARQL Update; this endpoint is read-only")
-        if form not in sparqltext.QUERY_FORMS:
-            raise HttpError(400, "not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE"
-                                 + (f", found {form!r}" if form else ""))
+        try:
+            form = sparqltext.check_read_only(text, allow_service=True)  # SERVICE was refused above
+        except ReadOnlyError as e:
+            raise HttpError(403, str(e)) from None
+        except QueryError as e:
+            raise HttpError(400, str(e)) from None
         rows_form = form in ("SELECT", "ASK")
         offers = ROW_TYPES if rows_form else RDF_TYPES
         if fmt_param and fmt_param.lower() == "html":
@@ -399,7 +399,7 @@ class Service:
                 counts = self._select(f"""SELECT ?date (COUNT(DISTINCT ?event) AS ?n) WHERE {{
                     ?event a <{KG}ProtestEvent> ; <{KG}date> ?date }} GROUP BY ?date ORDER BY ?date""", 1_000_000)
                 per_day = [(r["date"].value, int(r["n"].value)) for r in counts.rows
-                           if r["date"].datatype == "http://www.w3.org/2001/XMLSchema#date"]
+                           if r["date"].datatype == XSD_DATE]
                 box = self._select(f"""PREFIX wgs: <http://www.w3.org/2003/01/geo/wgs84_pos#>
                     SELECT (MIN(?lat) AS ?s) (MAX(?lat) AS ?n) (MIN(?lon) AS ?w) (MAX(?lon) AS ?e) WHERE {{
                     ?event a <{KG}ProtestEvent> ; <{KG}place> ?p . ?p wgs:lat ?lat ; wgs:long ?lon }}""", 1)
@@ -441,7 +441,7 @@ class Service:
         out = []
         for (event, lat, lon), m in found.items():
             category = next((c for c in web.SEVERITY if c in m["tops"]), "none")
-            label = m["labels"].get(lang) or m["labels"].get("en") or next(iter(m["labels"].values()), event)
+            label = _best_label(m["labels"], lang, event)
             try:
                 out.append(web.Marker(event, label, m["date"], float(lat), float(lon), category))
             except ValueError:
@@ -454,7 +454,7 @@ class Service:
         places: list[tuple[str, str | None]] = []
         for row in result.rows:
             date = row.get("date")
-            date_value = date.value if date is not None and date.datatype == "http://www.w3.org/2001/XMLSchema#date" \
+            date_value = date.value if date is not None and date.datatype == XSD_DATE \
                 else None
             for term in row.values():
                 if term.kind != "uri" or not term.value.startswith(ID):
@@ -465,7 +465,7 @@ class Service:
                     places.append((term.value, date_value))
         if not events and places:
             pairs = " ".join(f"({Term.iri(p).to_sparql()} "
-                             f"{Term.literal(d, 'http://www.w3.org/2001/XMLSchema#date').to_sparql() if d else 'UNDEF'})"
+                             f"{Term.literal(d, XSD_DATE).to_sparql() if d else 'UNDEF'})"
                              for p, d in dict.fromkeys(places))
             found = self._select(f"""SELECT DISTINCT ?event WHERE {{ VALUES (?place ?date) {{ {pairs} }}
                 ?event a <{KG}ProtestEvent> ; <{KG}place> ?place ; <{KG}date> ?date }}""", MAP_LIMIT)
@@ -508,7 +508,7 @@ class Service:
               OPTIONAL {{ ?s rdfs:label ?sLabel }} OPTIONAL {{ ?p rdfs:label ?pLabel }} }}""", 2_000)
         title, html_facts = _facts_html(lang, facts)
         e = web._e
-        describe = "/sparql?" + _urlencode({"query": f"DESCRIBE {subject}", "format": "turtle"})
+        describe = "/sparql?" + urlencode({"query": f"DESCRIBE {subject}", "format": "turtle"})
         body = [(f'<p class="iri"><code>{e(iri)}</code> · <a href="{e(describe)}">'
                  f'{e(web.t(lang, "as_turtle"))}</a></p>'),
                 f'<h2>{e(web.t(lang, "facts"))}</h2>{html_facts}']
@@ -545,12 +545,6 @@ def _lang(params) -> str:
 
 def _flat(params) -> dict[str, str]:
     return {k: v[0] for k, v in params.items() if v}
-
-
-def _urlencode(values: dict) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(values)
 
 
 def _text(status: int, message: str, headers: dict | None = None) -> Response:

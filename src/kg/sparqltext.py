@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .errors import QueryError
+from .errors import QueryError, ReadOnlyError
 from .terms import Term
 
 MAX_QUERY_CHARS = 200_000
@@ -101,11 +101,11 @@ def query_form(text: str) -> str | None:
 
 
 def check_read_only(text: str, where: str = "query", allow_service: bool = False) -> str:
-    """Return the query form; refuse updates, and SERVICE unless explicitly allowed."""
+    """Return the query form; refuse updates (ReadOnlyError), and SERVICE unless explicitly allowed."""
     form = query_form(text)
     if form in UPDATE_WORDS:
-        raise QueryError(f"{where}: {form} is a SPARQL Update; only queries (SELECT, ASK, CONSTRUCT, DESCRIBE) "
-                         "are allowed and nothing is ever changed")
+        raise ReadOnlyError(f"{where}: {form} is a SPARQL Update; only queries (SELECT, ASK, CONSTRUCT, DESCRIBE) "
+                            "are allowed: this is read-only and nothing is ever changed")
     if form not in QUERY_FORMS:
         raise QueryError(f"{where}: not a SPARQL query (expected SELECT, ASK, CONSTRUCT or DESCRIBE"
                          + (f", found {form!r})" if form else ")"))
@@ -224,13 +224,13 @@ def bind_values(text: str, values: dict[str, Term], inline: bool = True) -> str:
     if not values:
         return text
     places = _substitution_places(text, set(values)) if inline else {}
-    edits = sorted(((start, end, name) for name in values for start, end in places.get(name) or ()), reverse=True)
+    edits = sorted(((start, end, is_bound, name) for name in values
+                    for start, end, is_bound in places.get(name) or ()), reverse=True)
     rest = {name: term for name, term in values.items() if places.get(name) is None}
     pos = _where_group_open(text) if rest else 0  # before every substituted place
-    for start, end, name in edits:
+    for start, end, is_bound, name in edits:
         # BOUND takes a variable, not a value: BOUND(?v) of a bound ?v is true.
-        constant = "true" if text[start] != "?" and text[start] != "$" else values[name].to_sparql()
-        text = text[:start] + constant + text[end:]
+        text = text[:start] + ("true" if is_bound else values[name].to_sparql()) + text[end:]
     if rest:
         names = " ".join(f"?{name}" for name in rest)
         terms = " ".join(term.to_sparql() for term in rest.values())
@@ -238,11 +238,11 @@ def bind_values(text: str, values: dict[str, Term], inline: bool = True) -> str:
     return text
 
 
-def _substitution_places(text: str, names: set[str]) -> dict[str, list[tuple[int, int]] | None]:
+def _substitution_places(text: str, names: set[str]) -> dict[str, list[tuple[int, int, bool]] | None]:
     """For each variable, the spans a constant replaces (see bind_values), or None.
 
-    A span is the variable itself, or ``BOUND(?v)`` as a whole."""
-    places: dict[str, list[tuple[int, int]] | None] = {name: [] for name in names}
+    A span is (start, end, is_bound): the variable itself, or ``BOUND(?v)`` as a whole."""
+    places: dict[str, list[tuple[int, int, bool]] | None] = {name: [] for name in names}
     try:
         group_open = _where_group_open(text)
     except QueryError:
@@ -276,9 +276,9 @@ def _substitution_places(text: str, names: set[str]) -> dict[str, list[tuple[int
             in_triple = depth == 0 and not awaiting_filter and not after_keyword
             found = places[name]
             if found is not None and filter_depth is not None and _bound_call(toks, i):
-                found.append((toks[i - 2].start, toks[i + 1].start + 1))
+                found.append((toks[i - 2].start, toks[i + 1].start + 1, True))
             elif found is not None and (filter_depth is not None or in_triple):
-                found.append((t.start, t.start + len(t.text)))
+                found.append((t.start, t.start + len(t.text), False))
             else:
                 places[name] = None
         prev = t

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import __version__, rdfio
+from . import __version__, paths, rdfio
 from .cache import default_folder
 from .errors import InputError
 
@@ -80,6 +80,15 @@ def build(files: Sequence[Path], target: Path) -> None:
         store.optimize()
     finally:
         del store
+
+
+def graph_store(data: Sequence[str | Path] | None = None, ontology: str | Path | None = None,
+                cache_dir: str | Path | None = None) -> Path:
+    """The folder of the store the query interface runs on: the data files (default: the bundled
+    data) and the ontology, keyed also by the shapes file (built first if needed)."""
+    files = [Path(f) for f in data] if data else paths.default_data_files()
+    return cached_path([*files, Path(ontology) if ontology else paths.ONTOLOGY], extra=[paths.SHAPES],
+                       cache_dir=cache_dir)
 
 
 def open_cached(files: Sequence[str | Path], extra: Sequence[str | Path] = (), cache_dir: str | Path | None = None,

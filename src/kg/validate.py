@@ -123,10 +123,7 @@ def _validate_reference(data: Sequence[str | Path], ontology: str | Path, shapes
     event_type = rdflib.URIRef(KG + "ProtestEvent")
     events = len(set(data_graph.subjects(rdflib.RDF.type, event_type)))
     if events == 0:
-        raise InputError(
-            "no protest events (subjects typed kg:ProtestEvent) in the data; nothing to validate",
-            ", ".join(str(p) for p in data),
-        )
+        raise _no_events(data)
     lines = _subject_lines(data)
     found = list(_vocabulary_problems(data_graph, ontology_graph))
     found += list(_shacl_problems(combined, shapes_graph))
@@ -138,6 +135,11 @@ def _validate_reference(data: Sequence[str | Path], ontology: str | Path, shapes
         events=events,
         triples=len(data_graph),
     )
+
+
+def _no_events(data: Sequence[str | Path]) -> InputError:
+    return InputError("no protest events (subjects typed kg:ProtestEvent) in the data; nothing to validate",
+                      ", ".join(str(p) for p in data))
 
 
 def _subject_lines(data: Sequence[str | Path]) -> dict[str, tuple[str, int]]:
@@ -172,15 +174,16 @@ def _validate_fast(data: Sequence[str | Path], ontology: str | Path, validator) 
 
     events = scalar(f"SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE {{ GRAPH <{_DATA}> {{ ?e a <{KG}ProtestEvent> }} }}")
     if events == 0:
-        raise InputError(
-            "no protest events (subjects typed kg:ProtestEvent) in the data; nothing to validate",
-            ", ".join(str(p) for p in data),
-        )
+        raise _no_events(data)
     triples = scalar(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{_DATA}> {{ ?s ?p ?o }} }}")
     found = [*_vocabulary_problems_store(store), *(vars(f) for f in validator.run(store))]
     lines = _subject_lines(data)
-    parents = _ParentFinder(store, ox.NamedNode(_DATA))
-    violations = tuple(sorted((_locate_ox(v, parents, lines) for v in found),
+    data_graph = ox.NamedNode(_DATA)
+
+    def parent_of(node):
+        return next((q.subject for q in store.quads_for_pattern(None, None, node, data_graph)), None)
+
+    violations = tuple(sorted((_locate_ox(v, parent_of, lines) for v in found),
                               key=lambda v: (v.file or "", v.line or 0, v.focus, v.constraint, v.path or "",
                                              v.value or "", v.message)))
     return Report(conforms=not violations, violations=violations, files=tuple(str(p) for p in data),
@@ -232,22 +235,14 @@ def _vocabulary_problems_store(store) -> Iterable[dict]:
                "constraint": "DomainType", "path": found_props[0]}
 
 
-class _ParentFinder:
-    def __init__(self, store, graph):
-        self.store, self.graph = store, graph
-
-    def parent(self, node):
-        return next((q.subject for q in self.store.quads_for_pattern(None, None, node, self.graph)), None)
-
-
-def _locate_ox(found: dict, parents: _ParentFinder, lines: dict[str, tuple[str, int]]) -> Violation:
+def _locate_ox(found: dict, parent_of, lines: dict[str, tuple[str, int]]) -> Violation:
     import pyoxigraph as ox
 
     focus = found["focus"]
     concerns, seen = focus, set()
     while isinstance(concerns, ox.BlankNode) and concerns not in seen:
         seen.add(concerns)
-        parent = parents.parent(concerns)
+        parent = parent_of(concerns)
         if parent is None:
             break
         concerns = parent
